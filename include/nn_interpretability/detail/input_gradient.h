@@ -1,0 +1,36 @@
+#pragma once
+// The shared core of every gradient method: one forward pass, one backward pass to the input only.
+
+#include <torch/types.h>
+
+#include "nn_interpretability/model.h"
+#include "nn_interpretability/target.h"
+
+namespace nn_interpretability {
+namespace detail {
+
+/// How the backward pass treats ReLUs.
+enum class ReluGradientRule {
+  kStandard,       ///< ordinary gradient: grad_out * (x > 0)
+  kGuided,         ///< guided backprop: max(grad_out, 0) * (x > 0)
+  kDeconvolution,  ///< deconvnet: max(grad_out, 0), whatever the forward input was
+};
+
+/// Rewires the backward of every ReLU reachable from `output`'s autograd graph. The hooks live on
+/// nodes of this call's graph only, so they vanish with it: the model itself is never touched.
+/// Returns the number of ReLU nodes found.
+int apply_relu_rule(const torch::Tensor& output, ReluGradientRule rule);
+
+struct InputGradient {
+  torch::Tensor gradient;  ///< d score / d input, shaped like the input
+  torch::Tensor output;    ///< the model output [N, classes], detached
+};
+
+/// Forward `input` through `model`, then differentiate `target`'s scores with respect to the input
+/// only: parameter gradients are neither computed nor accumulated. `method` names the caller in
+/// error messages.
+InputGradient input_gradient(const Model& model, const torch::Tensor& input, const Target& target,
+                             ReluGradientRule rule, const char* method);
+
+}  // namespace detail
+}  // namespace nn_interpretability

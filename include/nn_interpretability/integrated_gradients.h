@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <torch/arg.h>
+
+#include "nn_interpretability/attribution.h"
+#include "nn_interpretability/model.h"
+
+namespace nn_interpretability {
+
+/// How the path integral from the baseline to the input is approximated.
+enum class IntegrationRule {
+  kRiemannLeft,       ///< alpha_k = k / n
+  kRiemannRight,      ///< alpha_k = (k + 1) / n
+  kRiemannMiddle,     ///< alpha_k = (k + 0.5) / n
+  kRiemannTrapezoid,  ///< alpha_k = k / (n - 1), end points weighted by one half (n >= 2)
+  kGaussLegendre,     ///< Gauss–Legendre nodes and weights on [0, 1] (Captum's default)
+};
+
+struct IntegratedGradientsOptions {
+  /// Number of points on the path (gradient evaluations per example).
+  TORCH_ARG(int64_t, steps) = 50;
+  /// The quadrature rule.
+  TORCH_ARG(IntegrationRule, rule) = IntegrationRule::kGaussLegendre;
+  /// Rows per forward/backward call (a multiple of the batch size is used); 0 = all steps at once.
+  TORCH_ARG(int64_t, internal_batch_size) = 0;
+  /// The baseline, broadcastable to the input (e.g. [1, C, H, W] or [N, C, H, W]); undefined = zeros.
+  TORCH_ARG(torch::Tensor, baseline);
+};
+
+struct IntegratedGradientsResult {
+  torch::Tensor attributions;  ///< shaped like the input
+  /// Completeness error per example [N]: sum of attributions − (f(input) − f(baseline)).
+  torch::Tensor convergence_delta;
+};
+
+/// Integrated gradients: (x − x') · ∫₀¹ ∂f(x' + α(x − x'))/∂x dα, approximated by a quadrature rule.
+/// Sundararajan, Taly & Yan, "Axiomatic Attribution for Deep Networks", ICML 2017.
+///
+/// Example:
+///   nn_interpretability::IntegratedGradients method(model, {});
+///   auto [attributions, delta] = method.attribute_with_delta(images, labels);
+class IntegratedGradients : public Attribution {
+ public:
+  explicit IntegratedGradients(Model model, IntegratedGradientsOptions options = {});
+
+  torch::Tensor attribute(const torch::Tensor& input, const Target& target = Target()) override;
+  std::string name() const override { return "integrated_gradients"; }
+
+  /// Attributions with the completeness error, which tells whether `steps` was enough.
+  IntegratedGradientsResult attribute_with_delta(const torch::Tensor& input, const Target& target = Target());
+
+  const Model& model() const override { return model_; }
+  const IntegratedGradientsOptions& options() const { return options_; }
+
+ private:
+  Model model_;
+  IntegratedGradientsOptions options_;
+};
+
+}  // namespace nn_interpretability

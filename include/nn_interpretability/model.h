@@ -1,0 +1,89 @@
+#pragma once
+// The model being explained, whatever its kind: a torch::nn::Module, a TorchScript module or a plain
+// forward callable. Methods hold a Model and never change what it wraps.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <torch/types.h>
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+namespace torch {
+namespace jit {
+struct Module;
+}  // namespace jit
+}  // namespace torch
+
+namespace nn_interpretability {
+
+/// A forward pass: input batch [N, ...] to output [N, classes].
+using ForwardFunction = std::function<torch::Tensor(const torch::Tensor&)>;
+
+namespace detail {
+
+/// What a method needs from a model. One implementation per kind of model.
+class ModelBackend {
+ public:
+  virtual ~ModelBackend() = default;
+  /// Runs the forward pass exactly as the user's model does (same train/eval mode).
+  virtual torch::Tensor forward(const torch::Tensor& input) = 0;
+  /// Parameters and buffers, used to check inputs against the model's dtype and device.
+  virtual std::vector<torch::Tensor> tensors() const = 0;
+  /// The C++ module, when there is one (layer access needs it); nullptr otherwise.
+  virtual std::shared_ptr<torch::nn::Module> module() const { return nullptr; }
+  /// The user's TorchScript module, when there is one; nullptr otherwise.
+  virtual const torch::jit::Module* torchscript_module() const { return nullptr; }
+  /// A short description for error messages.
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace detail
+
+/// A handle on the model to explain; cheap to copy (the model is shared, not copied).
+///
+/// Example:
+///   auto net = torch::nn::Sequential(torch::nn::Linear(4, 3), torch::nn::ReLU(), torch::nn::Linear(3, 2));
+///   nn_interpretability::Model model(net);
+class Model {
+ public:
+  /// Any module with `torch::Tensor forward(torch::Tensor)`, e.g. `std::make_shared<MyNetImpl>()`.
+  template <typename ModuleType,
+            typename = std::enable_if_t<std::is_base_of<torch::nn::Module, ModuleType>::value>>
+  Model(std::shared_ptr<ModuleType> module)  // NOLINT(google-explicit-constructor)
+      : Model(std::static_pointer_cast<torch::nn::Module>(module),
+              [raw = module.get()](const torch::Tensor& input) { return raw->forward(input); }) {}
+
+  /// A module holder such as `torch::nn::Sequential` or `MyNet` declared with TORCH_MODULE.
+  template <typename Impl>
+  Model(const torch::nn::ModuleHolder<Impl>& holder)  // NOLINT(google-explicit-constructor)
+      : Model(holder.ptr()) {}
+
+  /// A module with a forward that is not `Tensor forward(Tensor)`; `forward` must call `module`.
+  Model(std::shared_ptr<torch::nn::Module> module, ForwardFunction forward);
+
+  /// A TorchScript module, e.g. from `torch::jit::load("model.pt")`. Include
+  /// <nn_interpretability/torchscript.h> for the definition of torch::jit::Module.
+  Model(const torch::jit::Module& module);  // NOLINT(google-explicit-constructor)
+
+  /// A plain forward callable. It has no parameters the library can see.
+  Model(ForwardFunction forward);  // NOLINT(google-explicit-constructor)
+
+  /// Runs the model on `input` and checks that the output is [N, classes] and depends on the input.
+  torch::Tensor forward(const torch::Tensor& input) const;
+
+  /// Checks `input` before a method uses it: defined, floating point, batch of at least one,
+  /// finite, and on the model's dtype and device. `method` names the caller in messages.
+  void check_input(const torch::Tensor& input, const char* method) const;
+
+  detail::ModelBackend& backend() const { return *backend_; }
+
+ private:
+  std::shared_ptr<detail::ModelBackend> backend_;
+};
+
+}  // namespace nn_interpretability

@@ -1,0 +1,109 @@
+#include "nn_interpretability/model.h"
+#include "nn_interpretability/detail/checks.h"
+
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+#include <torch/autograd.h>
+
+
+namespace nn_interpretability {
+namespace detail {
+namespace {
+
+class ModuleBackend final : public ModelBackend {
+ public:
+  ModuleBackend(std::shared_ptr<torch::nn::Module> module, ForwardFunction forward)
+      : module_(std::move(module)), forward_(std::move(forward)) {}
+
+  torch::Tensor forward(const torch::Tensor& input) override { return forward_(input); }
+
+  std::vector<torch::Tensor> tensors() const override {
+    auto result = module_->parameters();
+    auto buffers = module_->buffers();
+    result.insert(result.end(), buffers.begin(), buffers.end());
+    return result;
+  }
+
+  std::shared_ptr<torch::nn::Module> module() const override { return module_; }
+
+  std::string describe() const override { return "module " + module_->name(); }
+
+ private:
+  std::shared_ptr<torch::nn::Module> module_;
+  ForwardFunction forward_;
+};
+
+class FunctionBackend final : public ModelBackend {
+ public:
+  explicit FunctionBackend(ForwardFunction forward) : forward_(std::move(forward)) {}
+  torch::Tensor forward(const torch::Tensor& input) override { return forward_(input); }
+  std::vector<torch::Tensor> tensors() const override { return {}; }
+  std::string describe() const override { return "forward function"; }
+
+ private:
+  ForwardFunction forward_;
+};
+
+}  // namespace
+}  // namespace detail
+
+Model::Model(std::shared_ptr<torch::nn::Module> module, ForwardFunction forward) {
+  TORCH_CHECK_VALUE(module != nullptr, "nn_interpretability::Model: the module is null");
+  TORCH_CHECK_VALUE(static_cast<bool>(forward), "nn_interpretability::Model: the forward function is empty");
+  backend_ = std::make_shared<detail::ModuleBackend>(std::move(module), std::move(forward));
+}
+
+Model::Model(ForwardFunction forward) {
+  TORCH_CHECK_VALUE(static_cast<bool>(forward), "nn_interpretability::Model: the forward function is empty");
+  backend_ = std::make_shared<detail::FunctionBackend>(std::move(forward));
+}
+
+namespace detail {
+
+void check_batch(const torch::Tensor& input, const char* method) {
+  TORCH_CHECK_VALUE(input.defined(), method, ": the input tensor is undefined");
+  TORCH_CHECK_TYPE(input.is_floating_point(), method, ": the input must be a floating-point tensor, got ",
+                   input.scalar_type());
+  TORCH_CHECK_VALUE(input.dim() >= 2, method, ": the input must be a batch [N, ...] of rank >= 2, got shape ",
+                    input.sizes());
+  TORCH_CHECK_VALUE(input.size(0) > 0, method, ": empty batch (input shape ", input.sizes(), ")");
+  TORCH_CHECK_VALUE(input.numel() > 0, method, ": the input has no elements (shape ", input.sizes(), ")");
+  // The message arguments are evaluated only when the check fails.
+  TORCH_CHECK_VALUE(input.isfinite().all().item<bool>(), method, ": the input contains NaN or Inf (",
+                    input.isnan().sum().item<int64_t>(), " NaN, ", input.isinf().sum().item<int64_t>(),
+                    " Inf values)");
+}
+
+}  // namespace detail
+
+void Model::check_input(const torch::Tensor& input, const char* method) const {
+  detail::check_batch(input, method);
+  for (const auto& tensor : backend_->tensors()) {
+    if (!tensor.is_floating_point()) continue;
+    TORCH_CHECK_TYPE(tensor.scalar_type() == input.scalar_type(), method, ": the input dtype ",
+                     input.scalar_type(), " differs from the model's parameter dtype ", tensor.scalar_type(),
+                     "; convert the input with .to(", tensor.scalar_type(), ")");
+    TORCH_CHECK_VALUE(tensor.device() == input.device(), method, ": the input is on ", input.device(),
+                      " but the model is on ", tensor.device());
+    break;
+  }
+}
+
+torch::Tensor Model::forward(const torch::Tensor& input) const {
+  torch::Tensor output;
+  try {
+    output = backend_->forward(input);
+  } catch (const c10::Error& error) {
+    TORCH_CHECK_VALUE(false, "the ", backend_->describe(), " failed on an input of shape ", input.sizes(),
+                      " and dtype ", input.scalar_type(), ": ", error.what_without_backtrace());
+  }
+  TORCH_CHECK_VALUE(output.defined(), "the ", backend_->describe(), " returned an undefined tensor");
+  TORCH_CHECK_VALUE(output.dim() == 2, "the ", backend_->describe(),
+                    " must return scores of shape [N, classes], got shape ", output.sizes());
+  TORCH_CHECK_VALUE(output.size(0) == input.size(0), "the ", backend_->describe(), " returned ", output.size(0),
+                    " rows for a batch of ", input.size(0));
+  TORCH_CHECK_VALUE(output.size(1) > 0, "the ", backend_->describe(), " returned zero classes");
+  return output;
+}
+
+}  // namespace nn_interpretability
