@@ -40,7 +40,26 @@ class ModelBackend {
   virtual const torch::jit::Module* torchscript_module() const { return nullptr; }
   /// A short description for error messages.
   virtual std::string describe() const = 0;
+  /// Layer names, in named_modules() order.
+  virtual std::vector<std::string> layer_names() const { return {}; }
+  /// The forward pass with the output of `layer` captured; `layer` is known to be a valid name.
+  /// Returns {output, undefined} when the backend cannot reach the layer by itself.
+  virtual std::pair<torch::Tensor, torch::Tensor> forward_with_layer(const torch::Tensor& input,
+                                                                     const std::string& layer) {
+    (void)layer;
+    return {forward(input), torch::Tensor()};
+  }
+  /// Why `layer` cannot be reached automatically, for the error message.
+  virtual std::string unreachable_reason(const std::string& layer) const {
+    (void)layer;
+    return "this kind of model gives no access to its layers";
+  }
 };
+
+/// The backend for a C++ module. `forward_is_module_forward` says that `forward` is the module's own
+/// forward, which lets layers inside an nn::Sequential root be reached by running it child by child.
+std::shared_ptr<ModelBackend> make_module_backend(std::shared_ptr<torch::nn::Module> module, ForwardFunction forward,
+                                                  bool forward_is_module_forward);
 
 }  // namespace detail
 
@@ -55,8 +74,10 @@ class Model {
   template <typename ModuleType,
             typename = std::enable_if_t<std::is_base_of<torch::nn::Module, ModuleType>::value>>
   Model(std::shared_ptr<ModuleType> module)  // NOLINT(google-explicit-constructor)
-      : Model(std::static_pointer_cast<torch::nn::Module>(module),
-              [raw = module.get()](const torch::Tensor& input) { return raw->forward(input); }) {}
+      : Model(detail::make_module_backend(
+            std::static_pointer_cast<torch::nn::Module>(module),
+            [raw = module.get()](const torch::Tensor& input) { return raw->forward(input); },
+            /*forward_is_module_forward=*/true)) {}
 
   /// A module holder such as `torch::nn::Sequential` or `MyNet` declared with TORCH_MODULE.
   template <typename Impl>
@@ -72,6 +93,9 @@ class Model {
 
   /// A plain forward callable. It has no parameters the library can see.
   Model(ForwardFunction forward);  // NOLINT(google-explicit-constructor)
+
+  /// A model of a kind of your own: implement detail::ModelBackend.
+  explicit Model(std::shared_ptr<detail::ModelBackend> backend);
 
   /// Runs the model on `input` and checks that the output is [N, classes] and depends on the input.
   torch::Tensor forward(const torch::Tensor& input) const;

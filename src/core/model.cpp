@@ -10,29 +10,6 @@ namespace nn_interpretability {
 namespace detail {
 namespace {
 
-class ModuleBackend final : public ModelBackend {
- public:
-  ModuleBackend(std::shared_ptr<torch::nn::Module> module, ForwardFunction forward)
-      : module_(std::move(module)), forward_(std::move(forward)) {}
-
-  torch::Tensor forward(const torch::Tensor& input) override { return forward_(input); }
-
-  std::vector<torch::Tensor> tensors() const override {
-    auto result = module_->parameters();
-    auto buffers = module_->buffers();
-    result.insert(result.end(), buffers.begin(), buffers.end());
-    return result;
-  }
-
-  std::shared_ptr<torch::nn::Module> module() const override { return module_; }
-
-  std::string describe() const override { return "module " + module_->name(); }
-
- private:
-  std::shared_ptr<torch::nn::Module> module_;
-  ForwardFunction forward_;
-};
-
 class FunctionBackend final : public ModelBackend {
  public:
   explicit FunctionBackend(ForwardFunction forward) : forward_(std::move(forward)) {}
@@ -47,10 +24,11 @@ class FunctionBackend final : public ModelBackend {
 }  // namespace
 }  // namespace detail
 
-Model::Model(std::shared_ptr<torch::nn::Module> module, ForwardFunction forward) {
-  TORCH_CHECK_VALUE(module != nullptr, "nn_interpretability::Model: the module is null");
-  TORCH_CHECK_VALUE(static_cast<bool>(forward), "nn_interpretability::Model: the forward function is empty");
-  backend_ = std::make_shared<detail::ModuleBackend>(std::move(module), std::move(forward));
+Model::Model(std::shared_ptr<torch::nn::Module> module, ForwardFunction forward)
+    : Model(detail::make_module_backend(std::move(module), std::move(forward), /*forward_is_module_forward=*/false)) {}
+
+Model::Model(std::shared_ptr<detail::ModelBackend> backend) : backend_(std::move(backend)) {
+  TORCH_CHECK_VALUE(backend_ != nullptr, "nn_interpretability::Model: the backend is null");
 }
 
 Model::Model(ForwardFunction forward) {
@@ -89,21 +67,30 @@ void Model::check_input(const torch::Tensor& input, const char* method) const {
   }
 }
 
-torch::Tensor Model::forward(const torch::Tensor& input) const {
+namespace detail {
+
+torch::Tensor checked_forward(const ModelBackend& backend, const torch::Tensor& input,
+                              const std::function<torch::Tensor()>& forward) {
   torch::Tensor output;
   try {
-    output = backend_->forward(input);
+    output = forward();
   } catch (const c10::Error& error) {
-    TORCH_CHECK_VALUE(false, "the ", backend_->describe(), " failed on an input of shape ", input.sizes(),
+    TORCH_CHECK_VALUE(false, "the ", backend.describe(), " failed on an input of shape ", input.sizes(),
                       " and dtype ", input.scalar_type(), ": ", error.what_without_backtrace());
   }
-  TORCH_CHECK_VALUE(output.defined(), "the ", backend_->describe(), " returned an undefined tensor");
-  TORCH_CHECK_VALUE(output.dim() == 2, "the ", backend_->describe(),
+  TORCH_CHECK_VALUE(output.defined(), "the ", backend.describe(), " returned an undefined tensor");
+  TORCH_CHECK_VALUE(output.dim() == 2, "the ", backend.describe(),
                     " must return scores of shape [N, classes], got shape ", output.sizes());
-  TORCH_CHECK_VALUE(output.size(0) == input.size(0), "the ", backend_->describe(), " returned ", output.size(0),
+  TORCH_CHECK_VALUE(output.size(0) == input.size(0), "the ", backend.describe(), " returned ", output.size(0),
                     " rows for a batch of ", input.size(0));
-  TORCH_CHECK_VALUE(output.size(1) > 0, "the ", backend_->describe(), " returned zero classes");
+  TORCH_CHECK_VALUE(output.size(1) > 0, "the ", backend.describe(), " returned zero classes");
   return output;
+}
+
+}  // namespace detail
+
+torch::Tensor Model::forward(const torch::Tensor& input) const {
+  return detail::checked_forward(*backend_, input, [&] { return backend_->forward(input); });
 }
 
 }  // namespace nn_interpretability

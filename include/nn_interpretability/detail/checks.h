@@ -11,3 +11,18 @@ void check_batch(const torch::Tensor& input, const char* method);
 
 }  // namespace detail
 }  // namespace nn_interpretability
+
+#include <functional>
+
+#include "nn_interpretability/model.h"
+
+namespace nn_interpretability {
+namespace detail {
+
+/// Runs `forward` (a forward pass of `backend` on `input`), turning a failure into a ValueError
+/// that names the input shape, and checks that the output is [N, classes] for N = input rows.
+torch::Tensor checked_forward(const ModelBackend& backend, const torch::Tensor& input,
+                              const std::function<torch::Tensor()>& forward);
+
+}  // namespace detail
+}  // namespace nn_interpretability
