@@ -34,6 +34,10 @@ class ModelBackend {
   virtual torch::Tensor forward(const torch::Tensor& input) = 0;
   /// Parameters and buffers, used to check inputs against the model's dtype and device.
   virtual std::vector<torch::Tensor> tensors() const = 0;
+  /// Buffers (e.g. BatchNorm running statistics), which a forward pass in train mode updates.
+  virtual std::vector<torch::Tensor> buffers() const { return {}; }
+  /// Whether any part of the model is in train mode.
+  virtual bool is_training() const { return false; }
   /// The C++ module, when there is one (layer access needs it); nullptr otherwise.
   virtual std::shared_ptr<torch::nn::Module> module() const { return nullptr; }
   /// The user's TorchScript module, when there is one; nullptr otherwise.

@@ -159,6 +159,14 @@ class ModuleBackend final : public ModelBackend {
     return result;
   }
 
+  std::vector<torch::Tensor> buffers() const override { return module_->buffers(); }
+
+  bool is_training() const override {
+    for (const auto& module : module_->modules())
+      if (module->is_training()) return true;
+    return false;
+  }
+
   std::shared_ptr<torch::nn::Module> module() const override { return module_; }
 
   std::string describe() const override { return "module " + module_->name(); }
@@ -197,8 +205,8 @@ class ModuleBackend final : public ModelBackend {
     if (plan_for(layer, plan))
       return "its operators were not seen during the forward pass (is it called, and called as a whole?)";
     return "it (" + find(layer)->name() + ") has no parameters of its own, and it is neither an nn::Sequential " +
-           "ending in such a layer nor a one-operator layer following one inside an nn::Sequential " +
-           "(LibTorch modules have no forward hooks)";
+           "ending in such a layer nor a one-operator layer (activation, pooling, dropout, flatten, identity) " +
+           "following one inside an nn::Sequential (LibTorch modules have no forward hooks)";
   }
 
  private:
@@ -216,9 +224,11 @@ class ModuleBackend final : public ModelBackend {
     if (is_sequential(*target)) {
       return !children.is_empty() && plan_for(layer + "." + children[children.size() - 1].key(), plan);
     }
-    // A parameterless leaf: one operator after its previous sibling in an nn::Sequential.
+    // A parameterless leaf known to run exactly one operator (or none), after its previous sibling
+    // in an nn::Sequential.
     const size_t dot = layer.rfind('.');
-    if (!children.is_empty() || dot == std::string::npos) return false;
+    const int operators = operator_count(*target);
+    if (!children.is_empty() || dot == std::string::npos || operators < 0) return false;
     const std::string parent_name = layer.substr(0, dot);
     std::shared_ptr<torch::nn::Module> parent = find(parent_name);
     if (!is_sequential(*parent)) return false;
@@ -227,8 +237,28 @@ class ModuleBackend final : public ModelBackend {
     while (index < siblings.size() && siblings[index].key() != layer.substr(dot + 1)) ++index;
     if (index == 0 || index == siblings.size()) return false;
     if (!plan_for(parent_name + "." + siblings[index - 1].key(), plan)) return false;
-    ++plan.hops;
+    plan.hops += operators;
     return true;
+  }
+
+  // How many top-level operators a parameterless leaf module runs: 0 for Identity, 1 for the
+  // activations, pools, dropouts and reshapes listed, -1 (unknown) for anything else.
+  static int operator_count(const torch::nn::Module& module) {
+    static const std::unordered_set<std::string> one_operator{
+        "torch::nn::ReLUImpl",         "torch::nn::ReLU6Impl",          "torch::nn::LeakyReLUImpl",
+        "torch::nn::ELUImpl",          "torch::nn::SELUImpl",           "torch::nn::GELUImpl",
+        "torch::nn::SiLUImpl",         "torch::nn::MishImpl",           "torch::nn::SigmoidImpl",
+        "torch::nn::TanhImpl",         "torch::nn::SoftplusImpl",       "torch::nn::HardtanhImpl",
+        "torch::nn::SoftmaxImpl",      "torch::nn::LogSoftmaxImpl",     "torch::nn::MaxPool1dImpl",
+        "torch::nn::MaxPool2dImpl",    "torch::nn::MaxPool3dImpl",      "torch::nn::AvgPool1dImpl",
+        "torch::nn::AvgPool2dImpl",    "torch::nn::AvgPool3dImpl",      "torch::nn::AdaptiveAvgPool1dImpl",
+        "torch::nn::AdaptiveAvgPool2dImpl", "torch::nn::AdaptiveAvgPool3dImpl", "torch::nn::AdaptiveMaxPool1dImpl",
+        "torch::nn::AdaptiveMaxPool2dImpl", "torch::nn::AdaptiveMaxPool3dImpl", "torch::nn::DropoutImpl",
+        "torch::nn::Dropout2dImpl",    "torch::nn::Dropout3dImpl",      "torch::nn::FlattenImpl",
+    };
+    const std::string name = module.name();
+    if (name == "torch::nn::IdentityImpl") return 0;
+    return one_operator.count(name) != 0 ? 1 : -1;
   }
 
   std::shared_ptr<torch::nn::Module> find(const std::string& layer) const {

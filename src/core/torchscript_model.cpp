@@ -1,15 +1,17 @@
-// TorchScript models run through a private clone executed with the graph optimizer off.
+// TorchScript models run through graph functions of our own, executed with the graph optimizer off,
+// on the user's module object (so they always see its current parameters and train/eval mode).
 //
-// Why: from the second call on, the profiling executor fuses differentiable subgraphs into a single
-// DifferentiableGraphBackward node, which hides the individual ReluBackward0 nodes that guided
-// backprop rewires. Turning the optimizer off later does not undo a plan already cached in the
-// user's module, so we never run the user's module itself: our clone (sharing its parameter
-// tensors) gets its own executor, whose first and every later run happens with the optimizer off.
+// Why not the user's module's own forward: from the second call on, the profiling executor fuses
+// differentiable subgraphs into a single DifferentiableGraphBackward node, which hides the individual
+// ReluBackward0 nodes that guided backprop rewires, and turning the optimizer off later does not undo
+// a plan already cached in the user's module (or in a submodule the user called directly). Our
+// functions are copies of the forward graph with every submodule call inlined, so no cached plan of
+// the user's is ever used, and their own executors only ever run with the optimizer off.
 //
-// Layers are reached by rewriting a copy of the forward graph: the submodule calls on the way to the
-// layer are inlined until the call of the layer itself (prim::CallMethod "forward" on the GetAttr
-// chain spelling its dotted name) is at the top level; its result is then returned next to the
-// model's output. The rewritten graph runs as a function of its own on the user's module object.
+// Layers are reached by rewriting such a copy: the submodule calls on the way to the layer are
+// inlined until the call of the layer itself (prim::CallMethod "forward" on the GetAttr chain
+// spelling its dotted name) is at the top level; its result is then returned next to the model's
+// output, and the rest is inlined.
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +20,7 @@
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <c10/util/Exception.h>
@@ -47,10 +50,15 @@ bool module_path(const Value* value, const Value* self, std::string& path) {
   return true;
 }
 
-// A copy of the forward graph that returns (output, layer output); null when the layer's call is
-// not found at the top level of the graph (e.g. it happens inside control flow).
-std::shared_ptr<Graph> graph_returning_layer(const torch::jit::Module& module, const std::string& layer) {
+// A fully inlined copy of the forward graph; with a layer name, one that returns
+// (output, layer output), or null when the layer's call is not found at the top level of the graph
+// (e.g. it happens inside control flow).
+std::shared_ptr<Graph> forward_graph(const torch::jit::Module& module, const std::string& layer) {
   std::shared_ptr<Graph> graph = torch::jit::toGraphFunction(module.get_method("forward").function()).graph()->copy();
+  if (layer.empty()) {
+    torch::jit::Inline(*graph);
+    return graph;
+  }
   const Value* self = graph->inputs().at(0);
   Value* found = nullptr;
   bool inlined = true;
@@ -77,21 +85,19 @@ std::shared_ptr<Graph> graph_returning_layer(const torch::jit::Module& module, c
   graph->appendNode(pair);
   graph->eraseOutput(0);
   graph->registerOutput(pair->output());
+  torch::jit::Inline(*graph);  // the remaining calls, whose cached plans may not be ours to use
   return graph;
 }
 
 class TorchScriptBackend final : public ModelBackend {
  public:
-  explicit TorchScriptBackend(const torch::jit::Module& module) : user_module_(module), clone_(module.clone()) {
+  explicit TorchScriptBackend(const torch::jit::Module& module) : user_module_(module) {
     TORCH_CHECK_VALUE(module.find_method("forward").has_value(),
                       "nn_interpretability::Model: the TorchScript module has no forward method");
   }
 
   torch::Tensor forward(const torch::Tensor& input) override {
-    torch::jit::GraphOptimizerEnabledGuard optimizer_off(false);
-    // Follow the user's current train/eval mode; only our clone's flag is written.
-    if (clone_.is_training() != user_module_.is_training()) clone_.train(user_module_.is_training());
-    c10::IValue result = clone_.forward({input});
+    c10::IValue result = run(function(""), input);
     TORCH_CHECK_VALUE(result.isTensor(), "the TorchScript model must return one tensor [N, classes], got ",
                       result.tagKind());
     return result.toTensor();
@@ -104,7 +110,21 @@ class TorchScriptBackend final : public ModelBackend {
     return result;
   }
 
+  std::vector<torch::Tensor> buffers() const override {
+    std::vector<torch::Tensor> result;
+    for (const auto& buffer : user_module_.buffers()) result.push_back(buffer);
+    return result;
+  }
+
+  bool is_training() const override {
+    for (const auto& module : user_module_.modules())
+      if (module.is_training()) return true;
+    return false;
+  }
+
   const torch::jit::Module* torchscript_module() const override { return &user_module_; }
+
+  std::string describe() const override { return "TorchScript model"; }
 
   std::vector<std::string> layer_names() const override {
     std::vector<std::string> names;
@@ -115,12 +135,9 @@ class TorchScriptBackend final : public ModelBackend {
 
   std::pair<torch::Tensor, torch::Tensor> forward_with_layer(const torch::Tensor& input,
                                                              const std::string& layer) override {
-    torch::jit::GraphFunction* function = layer_function(layer);
-    if (function == nullptr) return {forward(input), torch::Tensor()};
-    torch::jit::GraphOptimizerEnabledGuard optimizer_off(false);
-    torch::jit::Stack stack{user_module_._ivalue(), input};
-    function->run(stack);
-    auto pair = stack.back().toTuple();
+    torch::jit::GraphFunction* layer_function = function(layer);
+    if (layer_function == nullptr) return {forward(input), torch::Tensor()};
+    auto pair = run(layer_function, input).toTuple();
     const c10::IValue& output = pair->elements()[0];
     const c10::IValue& activation = pair->elements()[1];
     TORCH_CHECK_VALUE(output.isTensor(), "the TorchScript model must return one tensor [N, classes], got ",
@@ -135,26 +152,30 @@ class TorchScriptBackend final : public ModelBackend {
            "inside a loop or branch, or not called at all?)";
   }
 
-  std::string describe() const override { return "TorchScript model"; }
-
  private:
-  // One rewritten function per layer, built on first use.
-  torch::jit::GraphFunction* layer_function(const std::string& layer) {
+  c10::IValue run(torch::jit::GraphFunction* function, const torch::Tensor& input) {
+    torch::jit::GraphOptimizerEnabledGuard optimizer_off(false);
+    torch::jit::Stack stack{user_module_._ivalue(), input};
+    function->run(stack);
+    return stack.back();
+  }
+
+  // One function per layer ("" = the plain forward), built on first use.
+  torch::jit::GraphFunction* function(const std::string& layer) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = layer_functions_.find(layer);
-    if (it == layer_functions_.end()) {
-      std::shared_ptr<Graph> graph = graph_returning_layer(user_module_, layer);
+    auto it = functions_.find(layer);
+    if (it == functions_.end()) {
+      std::shared_ptr<Graph> graph = forward_graph(user_module_, layer);
       std::unique_ptr<torch::jit::GraphFunction> function;
-      if (graph) function = std::make_unique<torch::jit::GraphFunction>("nni_forward_with_layer", graph, nullptr);
-      it = layer_functions_.emplace(layer, std::move(function)).first;
+      if (graph) function = std::make_unique<torch::jit::GraphFunction>("nni_forward", graph, nullptr);
+      it = functions_.emplace(layer, std::move(function)).first;
     }
     return it->second.get();
   }
 
   torch::jit::Module user_module_;  // a handle sharing the user's object: read only
-  torch::jit::Module clone_;
   std::mutex mutex_;
-  std::map<std::string, std::unique_ptr<torch::jit::GraphFunction>> layer_functions_;
+  std::map<std::string, std::unique_ptr<torch::jit::GraphFunction>> functions_;
 };
 
 }  // namespace

@@ -1,5 +1,5 @@
 // Bad input gets a clear exception naming the problem, and the model is unchanged afterwards.
-#include <catch2/catch.hpp>
+#include "support/catch_torch.h"
 #include <torch/torch.h>
 
 #include "nn_interpretability/nn_interpretability.h"

@@ -1,5 +1,5 @@
 // The gradient family against hand-computed answers, finite differences and identities.
-#include <catch2/catch.hpp>
+#include "support/catch_torch.h"
 #include <torch/torch.h>
 
 #include "nn_interpretability/detail/input_gradient.h"
@@ -215,6 +215,19 @@ TEST_CASE("Every gradient method leaves the model exactly as it was", "[invarian
     nni::SmoothGrad(nni::GuidedBackprop(model), nni::SmoothGradOptions().samples(3)).attribute(input);
     CHECK(before.difference(nni_test::ModelSnapshot::of(*model)) == "");
   }
+}
+
+TEST_CASE("Explaining a train-mode model with BatchNorm leaves its running statistics unchanged", "[invariance]") {
+  torch::manual_seed(17);
+  torch::nn::Sequential model(torch::nn::Conv2d(1, 3, 3), torch::nn::BatchNorm2d(3), torch::nn::ReLU(),
+                              torch::nn::Flatten(), torch::nn::Linear(3 * 6 * 6, 2));
+  model->train();
+  auto before = nni_test::ModelSnapshot::of(*model);
+  torch::Tensor input = torch::rand({4, 1, 8, 8});
+  nni::VanillaGradient(model).attribute(input, 1);
+  nni::GuidedBackprop(model).attribute(input, 0);
+  nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().steps(3)).attribute(input, 0);
+  CHECK(before.difference(nni_test::ModelSnapshot::of(*model)) == "");
 }
 
 TEST_CASE("Methods work inside a NoGradGuard and leave grad mode off", "[invariance]") {

@@ -1,6 +1,6 @@
 // Integrated gradients and SmoothGrad: exact answers on polynomials, completeness, identities and
 // reproducibility.
-#include <catch2/catch.hpp>
+#include "support/catch_torch.h"
 #include <torch/torch.h>
 
 #include "nn_interpretability/nn_interpretability.h"

@@ -1,6 +1,6 @@
 // Reaching named layers: nn::Sequential (nested), C++ modules with hand-written forwards and skip
 // connections, TorchScript (scripted and traced), and the mark_layer opt-in.
-#include <catch2/catch.hpp>
+#include "support/catch_torch.h"
 #include <torch/script.h>
 #include <torch/torch.h>
 
@@ -88,6 +88,26 @@ TEST_CASE("Parameterless layers inside an nn::Sequential member of a hand-writte
   // follow: the error says what to do instead.
   CHECK_THROWS_WITH(nni::forward_with_layer(model, input, "classifier.0"),
                     Contains("cannot be reached automatically") && Contains("mark_layer(\"classifier.0\", x)"));
+}
+
+TEST_CASE("Identity and unknown parameterless modules in a Sequential do not shift the captured layer", "[layer]") {
+  torch::manual_seed(55);
+  struct NetImpl : torch::nn::Module {
+    NetImpl() {
+      body = register_module("body", torch::nn::Sequential(torch::nn::Conv2d(1, 2, 3), torch::nn::Identity(),
+                                                           torch::nn::ReLU(), torch::nn::Flatten()));
+      fc = register_module("fc", torch::nn::Linear(2 * 4 * 4, 2));
+    }
+    torch::Tensor forward(const torch::Tensor& x) { return fc(body->forward(x)); }
+    torch::nn::Sequential body{nullptr};
+    torch::nn::Linear fc{nullptr};
+  };
+  auto net = std::make_shared<NetImpl>();
+  torch::Tensor input = torch::rand({2, 1, 6, 6});
+  torch::Tensor conv = net->body[0]->as<torch::nn::Conv2d>()->forward(input);
+  CHECK_THAT(nni::forward_with_layer(net, input, "body.1").activation, AllClose(conv));
+  CHECK_THAT(nni::forward_with_layer(net, input, "body.2").activation, AllClose(torch::relu(conv)));
+  CHECK_THAT(nni::forward_with_layer(net, input, "body.3").activation, AllClose(torch::relu(conv).flatten(1)));
 }
 
 TEST_CASE("A layer inside nested nn::Sequential containers is reached, parameters or not", "[layer]") {

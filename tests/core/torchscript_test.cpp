@@ -1,6 +1,6 @@
 // TorchScript models exported from Python give the same attributions as the same network in C++,
 // on the first, second and tenth call, even after the user's module has run optimized plans.
-#include <catch2/catch.hpp>
+#include "support/catch_torch.h"
 #include <torch/script.h>
 #include <torch/torch.h>
 
@@ -134,4 +134,20 @@ TEST_CASE("A TorchScript model that returns a tuple gets a clear error", "[torch
   torch::jit::Module module = torch::jit::load(fixture("tuple_output_scripted.pt"));
   CHECK_THROWS_WITH(nni::VanillaGradient(module).attribute(torch::rand({2, 1, 8, 8})),
                     Catch::Matchers::Contains("must return one tensor [N, classes], got Tuple"));
+}
+
+TEST_CASE("A TorchScript Model follows later in-place changes of the user's weights", "[torchscript]") {
+  torch::jit::Module module = torch::jit::load(fixture("relu_cnn_scripted.pt"));
+  nni::Model model(module);
+  nni::VanillaGradient method(model);
+  torch::Tensor input = torch::rand({2, 1, 8, 8});
+  torch::Tensor before = method.attribute(input, 1);
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& p : module.parameters()) p.mul_(2);
+  }
+  torch::Tensor after = method.attribute(input, 1);
+  CHECK(!torch::allclose(before, after));
+  CHECK_THAT(model.forward(input), AllClose(module.forward({input}).toTensor()));
+  CHECK_THAT(after, AllClose(nni::VanillaGradient(relu_cnn_in_cpp(module)).attribute(input, 1), 1e-5, 1e-6));
 }

@@ -7,7 +7,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <c10/util/Exception.h>
-#include <catch2/catch.hpp>
+#include "support/catch_torch.h"
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 

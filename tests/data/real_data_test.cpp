@@ -10,7 +10,7 @@
 #include <nn_interpretability/data.h>
 
 #include <ATen/core/Tensor.h>
-#include <catch2/catch.hpp>
+#include "support/catch_torch.h"
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 

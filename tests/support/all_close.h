@@ -4,7 +4,7 @@
 #include <sstream>
 #include <string>
 
-#include <catch2/catch.hpp>
+#include "support/catch_torch.h"
 #include <torch/torch.h>
 
 namespace nni_test {

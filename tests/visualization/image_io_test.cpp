@@ -6,7 +6,7 @@
 #include <string>
 
 #include <ATen/ATen.h>
-#include <catch2/catch.hpp>
+#include "support/catch_torch.h"
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <catch2/catch.hpp>
+#include "support/catch_torch.h"
 
 #include "nn_interpretability/visualization.h"
 

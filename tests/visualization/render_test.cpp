@@ -4,7 +4,7 @@
 #include <vector>
 
 #include <ATen/ATen.h>
-#include <catch2/catch.hpp>
+#include "support/catch_torch.h"
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 

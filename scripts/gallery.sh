@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The main job: fetches the data it lacks, builds the gallery example in Release and writes the
+# explanation gallery of the shipped, trained models.
+#
+# Usage: scripts/gallery.sh [OUT_DIR]    (default: gallery)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out_dir="${1:-gallery}"
+build_dir=build
+jobs="$(nproc 2>/dev/null || echo 2)"
+
+bash scripts/install_dependencies.sh --with-data
+bash scripts/fetch_data.sh
+# One BLAS thread: OpenBLAS's pool otherwise fights LibTorch's OpenMP threads (README, "BLAS threads").
+export OPENBLAS_NUM_THREADS=1
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build_dir" -j "$jobs" --target nni_gallery
+"$build_dir/examples/gallery/nni_gallery" --out "$out_dir"

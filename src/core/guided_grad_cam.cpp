@@ -1,0 +1,51 @@
+#include "nn_interpretability/guided_grad_cam.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include "nn_interpretability/detail/input_gradient.h"
+#include "nn_interpretability/layer.h"
+
+namespace nn_interpretability {
+
+GuidedGradCam::GuidedGradCam(Model model, GuidedGradCamOptions options)
+    : options_(std::move(options)),
+      grad_cam_(model, GradCamOptions(options_.layer()).relu(options_.relu()).upsample(options_.upsample())),
+      guided_backprop_(model) {
+  TORCH_CHECK_VALUE(options_.upsample() != Upsample::kNone,
+                    "GuidedGradCam: the Grad-CAM map must be upsampled to the input's size; Upsample::kNone is "
+                    "not allowed");
+}
+
+torch::Tensor GuidedGradCam::attribute(const torch::Tensor& input, const Target& target) {
+  const char* method = "GuidedGradCam";
+  const Model& model = grad_cam_.model();
+  model.check_input(input, method);
+  TORCH_CHECK_VALUE(input.dim() == 4, method, ": the input must be an image batch [N, C, H, W], got shape ",
+                    input.sizes());
+  torch::AutoGradMode grad_enabled(true);
+  // One forward pass on a requires-grad alias: it serves both gradients.
+  torch::Tensor leaf = input.detach().requires_grad_(true);
+  LayerForward forward = forward_with_layer(model, leaf, options_.layer());
+  TORCH_CHECK_VALUE(forward.activation.dim() == 4, method, ": layer '", options_.layer(), "' outputs shape ",
+                    forward.activation.sizes(), "; CAM methods need a 4-D [N, C, h, w] activation");
+  torch::Tensor scores = target.scores(forward.output);
+  TORCH_CHECK_VALUE(scores.requires_grad(), method, ": the target's scores do not depend on the input");
+
+  // 1. Grad-CAM: the gradient down to the layer only, keeping the graph for the second pass.
+  torch::Tensor layer_gradient =
+      detail::activation_gradient(scores, forward.activation, options_.layer(), method, /*retain_graph=*/true);
+  torch::Tensor map = detail::grad_cam_map(forward.activation.detach(), layer_gradient, options_.relu());
+  map = detail::finish_cam_map(map, input, options_.upsample(), method);
+
+  // 2. Guided backprop on the same graph: its ReLU nodes now pass only positive gradients.
+  detail::apply_relu_rule(forward.output, detail::ReluGradientRule::kGuided);
+  auto gradients = torch::autograd::grad({scores}, {leaf}, {at::ones_like(scores)}, /*retain_graph=*/false,
+                                         /*create_graph=*/false, /*allow_unused=*/true);
+  torch::Tensor guided = gradients[0].defined() ? gradients[0] : at::zeros_like(input);
+  return guided * map;
+}
+
+}  // namespace nn_interpretability
