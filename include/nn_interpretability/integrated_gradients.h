@@ -24,7 +24,8 @@ struct IntegratedGradientsOptions {
   TORCH_ARG(int64_t, steps) = 50;
   /// The quadrature rule.
   TORCH_ARG(IntegrationRule, rule) = IntegrationRule::kGaussLegendre;
-  /// Rows per forward/backward call (a multiple of the batch size is used); 0 = all steps at once.
+  /// Rows per forward/backward call, rounded down to a multiple of the batch size N (at least one
+  /// step, i.e. N rows, per call); 0 = all steps in one call.
   TORCH_ARG(int64_t, internal_batch_size) = 0;
   /// The baseline, broadcastable to the input (e.g. [1, C, H, W] or [N, C, H, W]); undefined = zeros.
   TORCH_ARG(torch::Tensor, baseline);

@@ -34,6 +34,12 @@ class ModelBackend {
   virtual torch::Tensor forward(const torch::Tensor& input) = 0;
   /// Parameters and buffers, used to check inputs against the model's dtype and device.
   virtual std::vector<torch::Tensor> tensors() const = 0;
+  /// A floating-point parameter whose dtype and device inputs must match; undefined when none.
+  virtual torch::Tensor reference_parameter() const {
+    for (const auto& tensor : tensors())
+      if (tensor.is_floating_point()) return tensor;
+    return torch::Tensor();
+  }
   /// Buffers (e.g. BatchNorm running statistics), which a forward pass in train mode updates.
   virtual std::vector<torch::Tensor> buffers() const { return {}; }
   /// Whether any part of the model is in train mode.

@@ -55,6 +55,7 @@ class Target {
   Kind kind_;
   int64_t index_ = 0;
   torch::Tensor indices_;
+  int64_t lowest_ = 0, highest_ = 0;  // range of indices_, found once so scoring needs no sync
   ScoreFunction function_;
 };
 

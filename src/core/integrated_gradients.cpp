@@ -81,6 +81,8 @@ Quadrature quadrature(IntegrationRule rule, int64_t n) {
 IntegratedGradients::IntegratedGradients(Model model, IntegratedGradientsOptions options)
     : model_(std::move(model)), options_(std::move(options)) {
   TORCH_CHECK_VALUE(options_.steps() >= 1, "IntegratedGradients: steps must be >= 1, got ", options_.steps());
+  TORCH_CHECK_VALUE(options_.rule() != IntegrationRule::kRiemannTrapezoid || options_.steps() >= 2,
+                    "IntegratedGradients: the trapezoid rule needs at least 2 steps, got ", options_.steps());
   TORCH_CHECK_VALUE(options_.internal_batch_size() >= 0, "IntegratedGradients: internal_batch_size must be >= 0, got ",
                     options_.internal_batch_size());
 }

@@ -148,7 +148,17 @@ torch::Tensor run_sequential(torch::nn::SequentialImpl& sequential, torch::Tenso
 class ModuleBackend final : public ModelBackend {
  public:
   ModuleBackend(std::shared_ptr<torch::nn::Module> module, ForwardFunction forward, bool forward_is_module_forward)
-      : module_(std::move(module)), forward_(std::move(forward)), forward_is_module_forward_(forward_is_module_forward) {}
+      : module_(std::move(module)), forward_(std::move(forward)), forward_is_module_forward_(forward_is_module_forward) {
+    // Module::to() changes parameters in place (set_data), so this handle follows dtype and device.
+    for (const auto& parameter : module_->parameters()) {
+      if (parameter.is_floating_point()) {
+        reference_ = parameter;
+        break;
+      }
+    }
+  }
+
+  torch::Tensor reference_parameter() const override { return reference_; }
 
   torch::Tensor forward(const torch::Tensor& input) override { return forward_(input); }
 
@@ -270,6 +280,7 @@ class ModuleBackend final : public ModelBackend {
   std::shared_ptr<torch::nn::Module> module_;
   ForwardFunction forward_;
   bool forward_is_module_forward_;
+  torch::Tensor reference_;
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/generated/Functions.h>
 
 #include "nn_interpretability/detail/input_gradient.h"
 
@@ -20,9 +21,8 @@ namespace {
 using torch::autograd::variable_list;
 
 bool is_relu_backward(const torch::autograd::Node& node) {
-  const std::string name = node.name();
-  // ReluBackward1 is the in-place variant's name in some older releases.
-  return name == "ReluBackward0" || name == "ReluBackward1";
+  // A type test, not node.name(): that builds a string for every node of the graph.
+  return dynamic_cast<const torch::autograd::generated::ReluBackward0*>(&node) != nullptr;
 }
 
 class ReluGradientHook final : public torch::autograd::FunctionPostHook {
@@ -35,7 +35,7 @@ class ReluGradientHook final : public torch::autograd::FunctionPostHook {
     variable_list result = grad_inputs;
     if (result.empty() || !result[0].defined()) return result;
     if (rule_ == ReluGradientRule::kGuided) {
-      result[0] = result[0].clamp_min(0);
+      result[0].clamp_min_(0);  // a fresh tensor computed by the ReLU's backward: ours to change
     } else if (rule_ == ReluGradientRule::kDeconvolution && !grad_outputs.empty() && grad_outputs[0].defined()) {
       result[0] = grad_outputs[0].clamp_min(0);
     }

@@ -15,6 +15,10 @@ Target::Target(torch::Tensor class_indices) : kind_(Kind::kIndices), indices_(st
                    "target: class indices must be an integer tensor, got ", indices_.scalar_type());
   TORCH_CHECK_VALUE(indices_.dim() <= 1, "target: class indices must have shape [N] (or be 0-d), got shape ",
                     indices_.sizes());
+  if (indices_.numel() > 0) {
+    lowest_ = indices_.min().item<int64_t>();
+    highest_ = indices_.max().item<int64_t>();
+  }
 }
 
 Target::Target(ScoreFunction function) : kind_(Kind::kFunction), function_(std::move(function)) {
@@ -36,12 +40,8 @@ torch::Tensor Target::class_indices(const torch::Tensor& output) const {
       if (indices.dim() == 0) indices = indices.expand({batch});
       TORCH_CHECK_VALUE(indices.size(0) == batch, "target: got ", indices.size(0), " class indices for a batch of ",
                         batch, " examples");
-      if (batch > 0) {
-        const int64_t low = indices.min().item<int64_t>();
-        const int64_t high = indices.max().item<int64_t>();
-        TORCH_CHECK_INDEX(low >= 0 && high < classes, "target class ", (low < 0 ? low : high),
-                          " is out of range: the model has ", classes, " classes (valid: 0..", classes - 1, ")");
-      }
+      TORCH_CHECK_INDEX(lowest_ >= 0 && highest_ < classes, "target class ", (lowest_ < 0 ? lowest_ : highest_),
+                        " is out of range: the model has ", classes, " classes (valid: 0..", classes - 1, ")");
       return indices;
     }
     case Kind::kFunction:
@@ -72,7 +72,9 @@ Target Target::repeated(int64_t batch, int64_t times) const {
   torch::Tensor indices = indices_.dim() == 0 ? indices_.expand({batch}) : indices_;
   TORCH_CHECK_VALUE(indices.size(0) == batch, "target: got ", indices.size(0), " class indices for a batch of ",
                     batch, " examples");
-  return Target(indices.repeat({times}));
+  Target result = *this;
+  result.indices_ = indices.repeat({times});
+  return result;
 }
 
 }  // namespace nn_interpretability
