@@ -11,6 +11,9 @@
 //   nni_models::ResNet18 net(/*classes=*/10);
 //   net->eval();
 //   torch::Tensor scores = net->forward(torch::randn({1, 3, 64, 64}));  // [1, 10]
+//
+// The stages "layer1" ... "layer4" are marked with nn_interpretability::mark_layer in forward, so
+// code that uses this header must link the core library (nn_interpretability::nn_interpretability).
 
 #include <cstdint>
 #include <string>
@@ -26,6 +29,8 @@
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
 #include <torch/utils.h>
+
+#include "nn_interpretability/layer.h"
 
 namespace nni_models {
 
@@ -105,7 +110,15 @@ struct ResNet18Impl : torch::nn::Module {
 
   torch::Tensor forward(torch::Tensor x) {
     x = maxpool(relu(bn1(conv1(x))));
-    x = layer4->forward(layer3->forward(layer2->forward(layer1->forward(x))));
+    // The stages are containers with a hand-written forward (nn::Sequential of BasicBlocks): in a C++
+    // model the library cannot find their outputs by itself. mark_layer is the documented opt-in
+    // (docs/model_access.md) that makes "layer1" ... "layer4" reachable by name for the CAM methods
+    // and forward_with_layer; it is the identity otherwise (no copy, no extra operator).
+    namespace nni = nn_interpretability;
+    x = nni::mark_layer("layer1", layer1->forward(x));
+    x = nni::mark_layer("layer2", layer2->forward(x));
+    x = nni::mark_layer("layer3", layer3->forward(x));
+    x = nni::mark_layer("layer4", layer4->forward(x));
     x = avgpool(x).flatten(1);
     return fc(x);
   }

