@@ -15,4 +15,4 @@ bash scripts/fetch_data.sh
 export OPENBLAS_NUM_THREADS=1
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build_dir" -j "$jobs" --target nni_gallery
-"$build_dir/examples/gallery/nni_gallery" --out "$out_dir"
+"$build_dir/examples/03_gallery/nni_gallery" --out "$out_dir"

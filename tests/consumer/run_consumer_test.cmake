@@ -11,16 +11,16 @@ endfunction()
 
 # The README's snippet must be the example file, character for character.
 file(READ ${SOURCE_DIR}/README.md readme)
-file(READ ${SOURCE_DIR}/examples/readme_example.cpp example)
+file(READ ${SOURCE_DIR}/examples/00_readme_example.cpp example)
 string(FIND "${readme}" "```cpp\n${example}```" position)
 if(position EQUAL -1)
-  message(FATAL_ERROR "README.md's C++ example differs from examples/readme_example.cpp")
+  message(FATAL_ERROR "README.md's C++ example differs from examples/00_readme_example.cpp")
 endif()
 
 file(REMOVE_RECURSE ${WORK_DIR})
 run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK_DIR}/prefix --config ${BUILD_TYPE})
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/consumer -B ${WORK_DIR}/build -DCMAKE_BUILD_TYPE=${BUILD_TYPE}
-    -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DREADME_EXAMPLE=${SOURCE_DIR}/examples/readme_example.cpp)
+    -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DREADME_EXAMPLE=${SOURCE_DIR}/examples/00_readme_example.cpp)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/readme_example)
 if(NOT last_output MATCHES "attributions: \\[4, 1, 28, 28\\]")
