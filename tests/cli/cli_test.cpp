@@ -1,0 +1,506 @@
+// The nni tool end to end: it is run as a separate process on the TorchScript fixtures, and its .npy
+// output is compared with the library called directly on the same input and configuration.
+
+#include <sys/wait.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/catch_torch.h"
+#include <torch/csrc/jit/serialization/import.h>
+#include <torch/torch.h>
+
+#include "nn_interpretability/nn_interpretability.h"
+#include "nn_interpretability/npy.h"
+#include "nn_interpretability/registry.h"
+#include "nn_interpretability/torchscript.h"
+#include "nn_interpretability/visualization/image_io.h"
+#include "support/all_close.h"
+
+namespace nni = nn_interpretability;
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+using nni_test::AllClose;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::random_device device;
+    path = fs::temp_directory_path() / ("nni_cli_test_" + std::to_string(device()) + std::to_string(device()));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code error;
+    fs::remove_all(path, error);
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+}
+
+std::string fixture(const std::string& name) { return std::string(NNI_SOURCE_DIR) + "/tests/fixtures/" + name; }
+
+struct Run {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+// Runs `nni ARGS` (ARGS already quoted where needed) with stdout and stderr captured.
+Run nni_run(const TempDir& dir, const std::string& args) {
+  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
+  const std::string command = quote(NNI_CLI_PATH) + " " + args + " > " + quote(out) + " 2> " + quote(err);
+  const int status = std::system(command.c_str());
+  Run run{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(out), read_text(err)};
+  UNSCOPED_INFO("nni " << args << "\nexit code " << run.code << "\nstdout: " << run.out << "\nstderr: " << run.err);
+  return run;
+}
+
+torch::jit::Module load_fixture(const std::string& name) {
+  torch::jit::Module module = torch::jit::load(fixture(name));
+  module.eval();
+  return module;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream stream(text);
+  for (std::string line; std::getline(stream, line);) lines.push_back(line);
+  return lines;
+}
+
+// A zip archive of stored (uncompressed) files, enough to fake a TorchScript file's records.
+std::string stored_zip(const std::vector<std::pair<std::string, std::string>>& files) {
+  auto crc32 = [](const std::string& data) {
+    uint32_t crc = 0xffffffffu;
+    for (unsigned char byte : data) {
+      crc ^= byte;
+      for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+  };
+  auto u16 = [](std::string& out, uint32_t v) { out += static_cast<char>(v & 0xff), out += static_cast<char>(v >> 8 & 0xff); };
+  auto u32 = [&](std::string& out, uint32_t v) { u16(out, v & 0xffff), u16(out, v >> 16); };
+  std::string zip, central;
+  for (const auto& [name, data] : files) {
+    const auto offset = static_cast<uint32_t>(zip.size());
+    const uint32_t crc = crc32(data), size = static_cast<uint32_t>(data.size());
+    u32(zip, 0x04034b50), u16(zip, 20), u16(zip, 0), u16(zip, 0), u16(zip, 0), u16(zip, 0x21);
+    u32(zip, crc), u32(zip, size), u32(zip, size), u16(zip, static_cast<uint32_t>(name.size())), u16(zip, 0);
+    zip += name + data;
+    u32(central, 0x02014b50), u16(central, 20), u16(central, 20), u16(central, 0), u16(central, 0), u16(central, 0);
+    u16(central, 0x21), u32(central, crc), u32(central, size), u32(central, size);
+    u16(central, static_cast<uint32_t>(name.size())), u16(central, 0), u16(central, 0), u16(central, 0);
+    u16(central, 0), u32(central, 0), u32(central, offset);
+    central += name;
+  }
+  const auto central_offset = static_cast<uint32_t>(zip.size());
+  zip += central;
+  u32(zip, 0x06054b50), u16(zip, 0), u16(zip, 0), u16(zip, static_cast<uint32_t>(files.size()));
+  u16(zip, static_cast<uint32_t>(files.size())), u32(zip, static_cast<uint32_t>(central.size()));
+  u32(zip, central_offset), u16(zip, 0);
+  return zip;
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream file(path, std::ios::binary);
+  file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// A batch of images in [0, 1], as models see them after preprocessing.
+torch::Tensor images(const std::vector<int64_t>& shape, uint64_t seed) {
+  torch::manual_seed(seed);
+  return torch::rand(shape);
+}
+
+}  // namespace
+
+TEST_CASE("nni methods lists every registered method, one line each") {
+  TempDir dir;
+  const Run run = nni_run(dir, "methods");
+  REQUIRE(run.code == 0);
+  const auto lines = lines_of(run.out);
+  REQUIRE(lines.size() == nni::methods().size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string& name = nni::methods()[i].name;
+    CHECK(lines[i].compare(0, name.size() + 1, name + " ") == 0);
+  }
+}
+
+TEST_CASE("The registry holds the thirteen public methods under their command-line names") {
+  const std::vector<std::string> expected = {"vanilla_gradient", "saliency",        "input_x_gradient", "guided_backprop",
+                                             "deconvolution",    "integrated_gradients", "smoothgrad",   "cam",
+                                             "grad_cam",         "guided_grad_cam", "grad_cam_pp",      "score_cam",
+                                             "layer_cam"};
+  std::vector<std::string> names;
+  for (const auto& info : nni::methods()) names.push_back(info.name);
+  CHECK(names == expected);
+  const nni::Model model(load_fixture("tiny_vgg_scripted.pt"));
+  for (const auto& info : nni::methods()) {
+    const auto method = nni::make_method(info.name, model, nni::MethodConfig().layer("features.4"));
+    REQUIRE(method);
+    CHECK(method->name() == info.name);  // the CLI name is the method's own name
+  }
+  CHECK_THROWS_WITH(nni::make_method("nope", model, {}), Contains("unknown method 'nope'") && Contains("layer_cam"));
+  CHECK_THROWS_WITH(nni::make_method("grad_cam", model, {}), Contains("needs a layer"));
+}
+
+TEST_CASE("nni layers lists the dotted layer names with their output shapes") {
+  TempDir dir;
+  const Run run = nni_run(dir, "layers --model " + quote(fixture("tiny_vgg_scripted.pt")) + " --input-shape 1,3,16,16");
+  REQUIRE(run.code == 0);
+  auto line_of = [&](const std::string& name) {
+    for (const auto& line : lines_of(run.out))
+      if (line.compare(0, name.size() + 1, name + " ") == 0) return line;
+    return std::string("(no line for " + name + ")");
+  };
+  CHECK_THAT(line_of("features.0"), Contains("[1, 8, 16, 16]"));
+  CHECK_THAT(line_of("features.2"), Contains("[1, 8, 8, 8]"));
+  CHECK_THAT(line_of("features.4"), Contains("[1, 16, 8, 8]"));
+  CHECK_THAT(line_of("features.5"), Contains("[1, 16, 4, 4]"));
+  CHECK_THAT(line_of("classifier.1"), Contains("[1, 32]"));
+  CHECK_THAT(line_of("features"), Contains("[1, 16, 4, 4]"));
+}
+
+TEST_CASE("nni attribute writes what the library computes for the same input and configuration") {
+  TempDir dir;
+  struct Case {
+    std::string fixture;
+    std::vector<int64_t> shape;
+    std::string options;  // method and its options
+    std::function<torch::Tensor(const nni::Model&, const torch::Tensor&)> expected;
+  };
+  using Opt = nni::Upsample;
+  const std::vector<Case> cases = {
+      {"tiny_vgg_scripted.pt", {5, 3, 16, 16}, "--method vanilla_gradient --batch-size 2",
+       [](const nni::Model& m, const torch::Tensor& x) { return nni::VanillaGradient(m).attribute(x); }},
+      {"tiny_vgg_scripted.pt", {5, 3, 16, 16}, "--method saliency",
+       [](const nni::Model& m, const torch::Tensor& x) { return nni::SaliencyMap(m).attribute(x); }},
+      {"relu_cnn_scripted.pt", {5, 1, 8, 8}, "--method input_x_gradient --target 2 --batch-size 3",
+       [](const nni::Model& m, const torch::Tensor& x) { return nni::InputXGradient(m).attribute(x, 2); }},
+      {"tiny_resnet_scripted.pt", {5, 3, 16, 16}, "--method guided_backprop --batch-size 4 --target 1",
+       [](const nni::Model& m, const torch::Tensor& x) { return nni::GuidedBackprop(m).attribute(x, 1); }},
+      {"relu_cnn_scripted.pt", {5, 1, 8, 8}, "--method deconvolution",
+       [](const nni::Model& m, const torch::Tensor& x) { return nni::Deconvolution(m).attribute(x); }},
+      {"tiny_vgg_scripted.pt", {5, 3, 16, 16}, "--method smoothgrad --base guided_backprop --samples 6 "
+                                               "--noise-level 0.2 --seed 3 --batch-size 5",
+       [](const nni::Model& m, const torch::Tensor& x) {
+         return nni::SmoothGrad(nni::GuidedBackprop(m), nni::SmoothGradOptions().samples(6).noise_level(0.2).seed(3))
+             .attribute(x);
+       }},
+      {"relu_cnn_scripted.pt", {5, 1, 8, 8}, "--method smoothgrad --samples 4 --stdev 0.1 --variant variance --seed 9",
+       [](const nni::Model& m, const torch::Tensor& x) {
+         return nni::SmoothGrad(nni::VanillaGradient(m), nni::SmoothGradOptions()
+                                                             .samples(4)
+                                                             .stdev(0.1)
+                                                             .variant(nni::SmoothGradVariant::kVariance)
+                                                             .seed(9))
+             .attribute(x);
+       }},
+      {"relu_cnn_scripted.pt", {5, 1, 8, 8}, "--method integrated_gradients --steps 16 --batch-size 2",
+       [](const nni::Model& m, const torch::Tensor& x) {
+         return nni::IntegratedGradients(m, nni::IntegratedGradientsOptions().steps(16)).attribute(x);
+       }},
+      {"tiny_vgg_scripted.pt", {5, 3, 16, 16}, "--method grad_cam --layer features.4 --upsample bilinear --batch-size 2 --target 1",
+       [](const nni::Model& m, const torch::Tensor& x) {
+         return nni::GradCam(m, nni::GradCamOptions("features.4").upsample(Opt::kBilinear)).attribute(x, 1);
+       }},
+      {"tiny_vgg_scripted.pt", {5, 3, 16, 16}, "--method score_cam --layer features.4",
+       [](const nni::Model& m, const torch::Tensor& x) {
+         return nni::ScoreCam(m, nni::ScoreCamOptions("features.4")).attribute(x);
+       }},
+      {"tiny_resnet_scripted.pt", {5, 3, 16, 16}, "--method cam --layer layer2 --upsample nearest",
+       [](const nni::Model& m, const torch::Tensor& x) {
+         return nni::Cam(m, nni::CamOptions("layer2").upsample(Opt::kNearest)).attribute(x);
+       }},
+      {"tiny_vgg_scripted.pt", {5, 3, 16, 16}, "--method guided_grad_cam --layer features.4 --target 3",
+       [](const nni::Model& m, const torch::Tensor& x) {
+         return nni::GuidedGradCam(m, nni::GuidedGradCamOptions("features.4")).attribute(x, 3);
+       }},
+      {"tiny_resnet_scripted.pt", {5, 3, 16, 16}, "--method grad_cam_pp --layer layer2 --no-relu",
+       [](const nni::Model& m, const torch::Tensor& x) {
+         return nni::GradCamPlusPlus(m, nni::GradCamPlusPlusOptions("layer2").relu(false)).attribute(x);
+       }},
+      {"tiny_resnet_scripted.pt", {5, 3, 16, 16}, "--method layer_cam --layer layer2 --upsample bicubic",
+       [](const nni::Model& m, const torch::Tensor& x) {
+         return nni::LayerCam(m, nni::LayerCamOptions("layer2").upsample(Opt::kBicubic)).attribute(x);
+       }},
+  };
+  for (const auto& c : cases) {
+    DYNAMIC_SECTION(c.fixture << " " << c.options) {
+      const torch::Tensor input = images(c.shape, 11);
+      nni::write_npy(dir.file("input.npy"), input);
+      const Run run = nni_run(dir, "attribute --model " + quote(fixture(c.fixture)) + " --input " +
+                                       quote(dir.file("input.npy")) + " --output " + quote(dir.file("out.npy")) +
+                                       " " + c.options);
+      REQUIRE(run.code == 0);
+      CHECK(run.out.empty());  // stdout stays clean for --repeat's JSON
+      const torch::Tensor written = nni::read_npy(dir.file("out.npy"));
+      CHECK(written.scalar_type() == torch::kFloat32);
+      const nni::Model model(load_fixture(c.fixture));
+      const torch::Tensor expected = c.expected(model, input);
+      CHECK_THAT(written, AllClose(expected, 1e-4, 1e-5));
+      CHECK(expected.abs().sum().item<double>() > 0);  // a meaningful comparison, not zeros against zeros
+    }
+  }
+}
+
+TEST_CASE("nni attribute explains per-example targets read from a .npy file") {
+  TempDir dir;
+  const torch::Tensor input = images({4, 3, 16, 16}, 5);
+  const torch::Tensor labels = torch::tensor({3, 0, 2, 1}, torch::kInt64);
+  nni::write_npy(dir.file("input.npy"), input);
+  nni::write_npy(dir.file("labels.npy"), labels.to(torch::kInt32));
+  const Run run = nni_run(dir, "attribute --model " + quote(fixture("tiny_vgg_scripted.pt")) + " --input " +
+                                   quote(dir.file("input.npy")) + " --method vanilla_gradient --target " +
+                                   quote(dir.file("labels.npy")) + " --batch-size 3 --quiet --output " +
+                                   quote(dir.file("out.npy")));
+  REQUIRE(run.code == 0);
+  CHECK(run.err.empty());  // --quiet
+  const nni::Model model(load_fixture("tiny_vgg_scripted.pt"));
+  CHECK_THAT(nni::read_npy(dir.file("out.npy")), AllClose(nni::VanillaGradient(model).attribute(input, labels), 1e-4, 1e-5));
+}
+
+TEST_CASE("Image inputs are resized, scaled to [0, 1] and normalized, in that order") {
+  TempDir dir;
+  // A 2x2 RGB image: red, green / blue, (128, 64, 255).
+  const torch::Tensor pixels = torch::tensor({{{255.f, 0.f}, {0.f, 128.f}},  //
+                                              {{0.f, 255.f}, {0.f, 64.f}},
+                                              {{0.f, 0.f}, {255.f, 255.f}}});
+  nni::visualization::save_png(dir.file("tiny.png"), pixels / 255);
+  const torch::Tensor mean = torch::tensor({0.5f, 0.25f, 0.0f}).view({1, 3, 1, 1});
+  const torch::Tensor std = torch::tensor({0.5f, 0.25f, 2.0f}).view({1, 3, 1, 1});
+  const std::string common = "preprocess --input " + quote(dir.file("tiny.png")) +
+                             " --mean 0.5,0.25,0 --std 0.5,0.25,2 --output " + quote(dir.file("x.npy"));
+
+  SECTION("no resize") {
+    REQUIRE(nni_run(dir, common).code == 0);
+    CHECK_THAT(nni::read_npy(dir.file("x.npy")), AllClose((pixels.unsqueeze(0) / 255 - mean) / std, 1e-6, 1e-6));
+  }
+  SECTION("nearest: every pixel becomes a 2x2 block") {
+    REQUIRE(nni_run(dir, common + " --size 4 --resize nearest").code == 0);
+    const torch::Tensor block = pixels.repeat_interleave(2, 1).repeat_interleave(2, 2).unsqueeze(0);
+    CHECK_THAT(nni::read_npy(dir.file("x.npy")), AllClose((block / 255 - mean) / std, 1e-6, 1e-6));
+  }
+  SECTION("bilinear, align_corners = false: weights 1, 3/4, 1/4, 0 along each axis") {
+    REQUIRE(nni_run(dir, common + " --size 4,4").code == 0);
+    const torch::Tensor w = torch::tensor({{1.f, 0.f}, {0.75f, 0.25f}, {0.25f, 0.75f}, {0.f, 1.f}});
+    const torch::Tensor resized = torch::matmul(torch::matmul(w, pixels), w.t()).unsqueeze(0);  // [1, 3, 4, 4]
+    const torch::Tensor got = nni::read_npy(dir.file("x.npy"));
+    CHECK_THAT(got, AllClose((resized / 255 - mean) / std, 1e-6, 1e-6));
+    // One value by hand: channel 0, row 1, column 1 = (9·255 + 3·0 + 3·0 + 1·128) / 16 / 255, then (x − 0.5) / 0.5.
+    CHECK(got[0][0][1][1].item<float>() == Approx(((9 * 255.0 + 128.0) / 16 / 255 - 0.5) / 0.5).epsilon(1e-6));
+  }
+  SECTION("one mean and std for every channel, and a rectangular size") {
+    REQUIRE(nni_run(dir, "preprocess --input " + quote(dir.file("tiny.png")) + " --mean 0.5 --std 0.5 --size 2,4 "
+                             "--resize nearest --output " + quote(dir.file("x.npy")))
+                .code == 0);
+    const torch::Tensor wide = pixels.repeat_interleave(2, 2).unsqueeze(0);
+    CHECK_THAT(nni::read_npy(dir.file("x.npy")), AllClose((wide / 255 - 0.5) / 0.5, 1e-6, 1e-6));
+  }
+}
+
+TEST_CASE("nni attribute takes image files and writes one PNG per example with --png") {
+  TempDir dir;
+  torch::manual_seed(2);
+  nni::visualization::save_png(dir.file("a.png"), torch::rand({3, 20, 20}));
+  nni::visualization::save_png(dir.file("b.png"), torch::rand({3, 12, 24}));
+  const std::string image_options = " --input " + quote(dir.file("a.png")) + " " + quote(dir.file("b.png")) +
+                                    " --size 16 --mean 0.485,0.456,0.406 --std 0.229,0.224,0.225";
+  REQUIRE(nni_run(dir, "preprocess" + image_options + " --output " + quote(dir.file("x.npy"))).code == 0);
+  const torch::Tensor input = nni::read_npy(dir.file("x.npy"));
+  REQUIRE(input.sizes() == torch::IntArrayRef({2, 3, 16, 16}));
+  const nni::Model model(load_fixture("tiny_vgg_scripted.pt"));
+  const std::string model_option = " --model " + quote(fixture("tiny_vgg_scripted.pt"));
+
+  SECTION("a layer map: heatmap overlays") {
+    const Run run = nni_run(dir, "attribute" + model_option + image_options +
+                                     " --method grad_cam --layer features.4 --target 1 --output " + quote(dir.file("out.npy")) +
+                                     " --png " + quote(dir.file("png")));
+    REQUIRE(run.code == 0);
+    CHECK_THAT(nni::read_npy(dir.file("out.npy")),
+               AllClose(nni::GradCam(model, nni::GradCamOptions("features.4")).attribute(input, 1), 1e-4, 1e-5));
+    for (const char* name : {"00000_grad_cam.png", "00001_grad_cam.png"}) {
+      const torch::Tensor picture = nni::visualization::load_image(dir.file("png/" + std::string(name)));
+      CHECK(picture.sizes() == torch::IntArrayRef({3, 16, 16}));
+    }
+    CHECK(std::distance(fs::directory_iterator(dir.file("png")), fs::directory_iterator()) == 2);
+  }
+  SECTION("a gradient map: signed blue-white-red maps") {
+    const Run run = nni_run(dir, "attribute" + model_option + " --input " + quote(dir.file("x.npy")) +
+                                     " --method vanilla_gradient --output " + quote(dir.file("out.npy")) +
+                                     " --png " + quote(dir.file("png")));
+    REQUIRE(run.code == 0);
+    CHECK(fs::exists(dir.file("png/00000_vanilla_gradient.png")));
+    CHECK(fs::exists(dir.file("png/00001_vanilla_gradient.png")));
+  }
+}
+
+TEST_CASE("nni reports errors on stderr with the documented exit codes") {
+  TempDir dir;
+  const std::string vgg = quote(fixture("tiny_vgg_scripted.pt"));
+  nni::write_npy(dir.file("x.npy"), images({5, 3, 16, 16}, 1));
+  const std::string x = quote(dir.file("x.npy"));
+  const std::string out = " --output " + quote(dir.file("out.npy"));
+  auto attribute = [&](const std::string& model, const std::string& input, const std::string& options) {
+    return nni_run(dir, "attribute --model " + model + " --input " + input + out + " " + options);
+  };
+
+  SECTION("usage errors: 2") {
+    CHECK(nni_run(dir, "").code == 2);
+    const Run command = nni_run(dir, "explain");
+    CHECK(command.code == 2);
+    CHECK_THAT(command.err, Contains("unknown command 'explain'"));
+    CHECK(attribute(vgg, x, "--method saliency --frobnicate").code == 2);
+    CHECK(attribute(vgg, x, "--method saliency --batch-size 0").code == 2);
+    CHECK(attribute(vgg, x, "--method saliency --shard 2/2").code == 2);
+    CHECK(attribute(vgg, x, "--method smoothgrad --samples many").code == 2);
+    CHECK(attribute(vgg, x, "--method smoothgrad --stdev 0.1 --noise-level 0.1").code == 2);
+    CHECK(attribute(vgg, x, "--method guided_grad_cam --layer features.4 --upsample none").code == 2);
+    CHECK(nni_run(dir, "attribute --model " + vgg + " --input " + x + " --method saliency").code == 2);  // no --output
+  }
+  SECTION("an unknown method: 2, listing the valid names") {
+    const Run run = attribute(vgg, x, "--method nope");
+    CHECK(run.code == 2);
+    CHECK_THAT(run.err, Contains("unknown method 'nope'"));
+    for (const auto& info : nni::methods()) CHECK_THAT(run.err, Contains(info.name));
+    CHECK(attribute(vgg, x, "--method smoothgrad --base nope").code == 2);
+  }
+  SECTION("an unknown or missing layer: 2, listing the model's layers") {
+    const Run run = attribute(vgg, x, "--method grad_cam --layer features.9");
+    CHECK(run.code == 2);
+    CHECK_THAT(run.err, Contains("unknown layer 'features.9'") && Contains("features.4") && Contains("classifier.1"));
+    const Run missing = attribute(vgg, x, "--method score_cam");
+    CHECK(missing.code == 2);
+    CHECK_THAT(missing.err, Contains("needs --layer") && Contains("features.4"));
+  }
+  SECTION("a missing or unloadable model: 4") {
+    const Run missing = attribute(quote(dir.file("missing.pt")), x, "--method saliency");
+    CHECK(missing.code == 4);
+    CHECK_THAT(missing.err, Contains("cannot load TorchScript model '" + dir.file("missing.pt") + "'"));
+    write_file(dir.file("corrupt.pt"), "this is not a TorchScript archive");
+    const Run corrupt = attribute(quote(dir.file("corrupt.pt")), x, "--method saliency");
+    CHECK(corrupt.code == 4);
+    CHECK_THAT(corrupt.err, Contains("cannot load TorchScript model '" + dir.file("corrupt.pt") + "'"));
+    // A zip whose version record says it comes from a far newer PyTorch.
+    write_file(dir.file("future.pt"), stored_zip({{"archive/version", "99\n"}, {"archive/data.pkl", "."}}));
+    const Run future = attribute(quote(dir.file("future.pt")), x, "--method saliency");
+    CHECK(future.code == 4);
+    CHECK_THAT(future.err, Contains("cannot load TorchScript model '" + dir.file("future.pt") + "'") &&
+                               Contains("version"));
+    CHECK(nni_run(dir, "layers --model " + quote(dir.file("corrupt.pt")) + " --input-shape 1,3,16,16").code == 4);
+  }
+  SECTION("bad .npy inputs: 3") {
+    nni::write_npy(dir.file("ints.npy"), torch::zeros({5, 3, 16, 16}, torch::kInt64));
+    const Run ints = attribute(vgg, quote(dir.file("ints.npy")), "--method saliency");
+    CHECK(ints.code == 3);
+    CHECK_THAT(ints.err, Contains("dtype"));
+    nni::write_npy(dir.file("flat.npy"), torch::zeros({5, 768}));
+    const Run flat = attribute(vgg, quote(dir.file("flat.npy")), "--method saliency");
+    CHECK(flat.code == 3);
+    CHECK_THAT(flat.err, Contains("[N, C, H, W]"));
+    const std::string whole = read_text(dir.file("x.npy"));
+    write_file(dir.file("short.npy"), whole.substr(0, whole.size() - 10));
+    const Run truncated = attribute(vgg, quote(dir.file("short.npy")), "--method saliency");
+    CHECK(truncated.code == 3);
+    CHECK_THAT(truncated.err, Contains("truncated"));
+    std::string corrupt = whole;
+    corrupt.replace(corrupt.find("'shape'"), 7, "'shapo'");
+    write_file(dir.file("corrupt.npy"), corrupt);
+    const Run header = attribute(vgg, quote(dir.file("corrupt.npy")), "--method saliency");
+    CHECK(header.code == 3);
+    CHECK_THAT(header.err, Contains("corrupt header"));
+    CHECK(attribute(vgg, quote(dir.file("none.npy")), "--method saliency").code == 3);
+    CHECK(attribute(vgg, quote(dir.file("none.png")), "--method saliency").code == 3);
+  }
+  SECTION("targets: a length mismatch or a bad file is 3, an out-of-range class is 1") {
+    nni::write_npy(dir.file("three.npy"), torch::tensor({0, 1, 2}, torch::kInt64));
+    const Run mismatch = attribute(vgg, x, "--method saliency --target " + quote(dir.file("three.npy")));
+    CHECK(mismatch.code == 3);
+    CHECK_THAT(mismatch.err, Contains("3 class indices but the input has 5 examples"));
+    nni::write_npy(dir.file("floats.npy"), torch::zeros({5}));
+    CHECK(attribute(vgg, x, "--method saliency --target " + quote(dir.file("floats.npy"))).code == 3);
+    const Run range = attribute(vgg, x, "--method saliency --target 99");
+    CHECK(range.code == 1);
+    CHECK_THAT(range.err, Contains("out of range"));
+  }
+}
+
+TEST_CASE("nni attribute --shard i/n processes exactly the batches i, i + n, ...") {
+  TempDir dir;
+  const torch::Tensor input = images({5, 3, 16, 16}, 4);
+  nni::write_npy(dir.file("x.npy"), input);
+  const std::string base = "attribute --model " + quote(fixture("tiny_vgg_scripted.pt")) + " --input " +
+                           quote(dir.file("x.npy")) + " --method vanilla_gradient --batch-size 2";
+  REQUIRE(nni_run(dir, base + " --output " + quote(dir.file("all.npy"))).code == 0);
+  REQUIRE(nni_run(dir, base + " --shard 0/2 --output " + quote(dir.file("s0.npy"))).code == 0);
+  REQUIRE(nni_run(dir, base + " --shard 1/2 --output " + quote(dir.file("s1.npy"))).code == 0);
+  const torch::Tensor all = nni::read_npy(dir.file("all.npy"));
+  const torch::Tensor s0 = nni::read_npy(dir.file("s0.npy"));
+  const torch::Tensor s1 = nni::read_npy(dir.file("s1.npy"));
+  // Batches: 0 = rows 0-1, 1 = rows 2-3, 2 = row 4.
+  CHECK(s1.sizes() == torch::IntArrayRef({2, 3, 16, 16}));
+  CHECK_THAT(s1, AllClose(all.slice(0, 2, 4), 1e-5, 1e-6));
+  CHECK(s0.sizes() == torch::IntArrayRef({3, 3, 16, 16}));
+  CHECK_THAT(s0, AllClose(torch::cat({all.slice(0, 0, 2), all.slice(0, 4, 5)}), 1e-5, 1e-6));
+  // A shard with no batch gives zero rows of the right shape.
+  REQUIRE(nni_run(dir, base + " --shard 3/4 --output " + quote(dir.file("s3.npy"))).code == 0);
+  CHECK(nni::read_npy(dir.file("s3.npy")).sizes() == torch::IntArrayRef({0, 3, 16, 16}));
+}
+
+TEST_CASE("nni attribute --repeat K prints one parsable JSON line with the median time of K calls") {
+  TempDir dir;
+  nni::write_npy(dir.file("x.npy"), images({3, 3, 16, 16}, 8));
+  const Run run = nni_run(dir, "attribute --model " + quote(fixture("tiny_vgg_scripted.pt")) + " --input " +
+                                   quote(dir.file("x.npy")) + " --method grad_cam --layer features.4 --repeat 3 " +
+                                   "--output " + quote(dir.file("out.npy")));
+  REQUIRE(run.code == 0);
+  const auto lines = lines_of(run.out);
+  REQUIRE(lines.size() == 1);
+  std::smatch match;
+  const std::regex json(R"(^\{"method":"grad_cam","median_ms":([0-9.eE+-]+),"calls":3,"batch":3,"device":"cpu"\}$)");
+  REQUIRE(std::regex_match(lines.front(), match, json));
+  const double median = std::stod(match[1].str());
+  CHECK(median > 0);
+  CHECK(median < 60000);
+  CHECK(fs::exists(dir.file("out.npy")));
+}
+
+TEST_CASE("nni attribute --device cuda runs on the GPU where there is one, and fails clearly where there is none") {
+  TempDir dir;
+  const torch::Tensor input = images({2, 3, 16, 16}, 6);
+  nni::write_npy(dir.file("x.npy"), input);
+  const Run run = nni_run(dir, "attribute --model " + quote(fixture("tiny_vgg_scripted.pt")) + " --input " +
+                                   quote(dir.file("x.npy")) + " --method grad_cam --layer features.4 " +
+                                   "--upsample bilinear --target 1 --device cuda --output " + quote(dir.file("out.npy")));
+  if (!torch::cuda::is_available()) {
+    CHECK(run.code == 1);
+    CHECK_THAT(run.err, Contains("CUDA is not available"));
+    return;
+  }
+  REQUIRE(run.code == 0);
+  const nni::Model model(load_fixture("tiny_vgg_scripted.pt"));
+  CHECK_THAT(nni::read_npy(dir.file("out.npy")),
+             AllClose(nni::GradCam(model, nni::GradCamOptions("features.4").upsample(nni::Upsample::kBilinear))
+                          .attribute(input, 1),
+                      1e-3, 1e-4));
+}

@@ -1,0 +1,784 @@
+// nni: attributions of a TorchScript model from the command line. See docs/cli.md.
+//
+//   nni methods
+//   nni layers     --model M.pt --input-shape 1,3,224,224
+//   nni preprocess --input a.png b.png --size 224 --mean ... --std ... --output x.npy
+//   nni attribute  --model M.pt --input x.npy --method grad_cam --layer layer4 --output maps.npy
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <c10/util/Exception.h>
+#include <torch/cuda.h>
+#include <torch/csrc/jit/serialization/import.h>
+#include <torch/types.h>
+#include <torch/utils.h>
+
+#include "cli_input.h"
+#include "nn_interpretability/blas.h"
+#include "nn_interpretability/layer.h"
+#include "nn_interpretability/npy.h"
+#include "nn_interpretability/registry.h"
+#include "nn_interpretability/torchscript.h"
+#include "nn_interpretability/upsample.h"
+#include "nn_interpretability/version.h"
+#include "nn_interpretability/visualization/channel_reduction.h"
+#include "nn_interpretability/visualization/colormap.h"
+#include "nn_interpretability/visualization/image_io.h"
+#include "nn_interpretability/visualization/normalize.h"
+#include "nn_interpretability/visualization/overlay.h"
+
+namespace nni = nn_interpretability;
+using namespace nni_cli;
+
+namespace {
+
+// ================================================================== argument parsing
+
+struct OptionSpec {
+  const char* name;  // without the leading "--"
+  bool takes_value;
+  bool multi;  // takes one or more values, up to the next option
+};
+
+class Arguments {
+ public:
+  bool has(const std::string& name) const { return values_.count(name) > 0; }
+  const std::string& get(const std::string& name) const { return values_.at(name).front(); }
+  std::string get_or(const std::string& name, const std::string& fallback) const {
+    return has(name) ? get(name) : fallback;
+  }
+  const std::vector<std::string>& all(const std::string& name) const { return values_.at(name); }
+  std::string require(const std::string& name, const std::string& command) const {
+    if (!has(name)) throw CliError(kUsageError, "nni " + command + ": --" + name + " is required (see nni " + command +
+                                                    " --help)");
+    return get(name);
+  }
+  void set(const std::string& name, std::vector<std::string> values) { values_[name] = std::move(values); }
+
+ private:
+  std::map<std::string, std::vector<std::string>> values_;
+};
+
+bool is_option(const std::string& arg) { return arg.size() > 2 && arg.compare(0, 2, "--") == 0; }
+
+Arguments parse_arguments(const std::vector<std::string>& args, const std::vector<OptionSpec>& specs,
+                          const std::string& command) {
+  Arguments parsed;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (!is_option(arg))
+      throw CliError(kUsageError, "nni " + command + ": unexpected argument '" + arg + "' (see nni " + command +
+                                      " --help)");
+    std::string name = arg.substr(2);
+    std::optional<std::string> inline_value;
+    if (const auto eq = name.find('='); eq != std::string::npos) {
+      inline_value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const OptionSpec& s) { return name == s.name; });
+    if (spec == specs.end())
+      throw CliError(kUsageError, "nni " + command + ": unknown option '--" + name + "' (see nni " + command +
+                                      " --help)");
+    if (parsed.has(name)) throw CliError(kUsageError, "nni " + command + ": --" + name + " is given twice");
+    std::vector<std::string> values;
+    if (!spec->takes_value) {
+      if (inline_value) throw CliError(kUsageError, "nni " + command + ": --" + name + " takes no value");
+    } else if (inline_value) {
+      values.push_back(*inline_value);
+    } else if (spec->multi) {
+      while (i + 1 < args.size() && !is_option(args[i + 1])) values.push_back(args[++i]);
+    } else if (i + 1 < args.size()) {
+      values.push_back(args[++i]);
+    }
+    if (spec->takes_value && values.empty())
+      throw CliError(kUsageError, "nni " + command + ": --" + name + " needs a value");
+    parsed.set(name, std::move(values));
+  }
+  return parsed;
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+  return std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; });
+}
+
+// ================================================================== help texts
+
+const char* kMainHelp =
+    R"(nni: attributions (saliency maps, integrated gradients, SmoothGrad, the CAM family) of a
+TorchScript model, from the command line.
+
+Usage:
+  nni methods                                   list the methods, one line each
+  nni layers --model M.pt --input-shape 1,3,224,224
+                                                list the model's layers with their output shapes
+  nni preprocess --input IMG... --output X.npy [image options]
+                                                write the batch the model would see
+  nni attribute --model M.pt --input X --method NAME --output OUT.npy [options]
+                                                compute attributions
+  nni COMMAND --help                            the command's options
+  nni --version
+
+Exit codes: 0 ok, 1 attribution or runtime error, 2 usage error (unknown command, option, method or
+layer; bad value), 3 input file error (missing, unreadable or invalid input or target file; target
+count mismatch), 4 model load error. Documentation: docs/cli.md.
+)";
+
+const char* kLayersHelp =
+    R"(Usage: nni layers --model M.pt --input-shape N,C,H,W [--device cpu|cuda]
+
+Lists every layer of the TorchScript model by its dotted name, with the shape of its output for a
+random input of the given shape; "unreachable" marks layers whose output cannot be captured.
+)";
+
+const char* kImageHelp =
+    R"(Image inputs (PNG, JPEG, anything OpenCV decodes), in this order:
+  decode                  to RGB (--channels 3, default) or gray (--channels 1)
+  --size H,W | S          resize to H x W (one integer: S x S); default: keep the size (all equal)
+  --resize MODE           bilinear (default) | nearest | bicubic; align_corners = false, no antialiasing
+  scale                   divide by 255, to [0, 1]
+  --mean M[,M..] --std S[,S..]
+                          normalize each channel: (x - mean) / std (1 value or one per channel)
+)";
+
+const char* kPreprocessHelp =
+    R"(Usage: nni preprocess --input IMG [IMG...] --output X.npy [--size H,W] [--resize MODE]
+                      [--mean ...] [--std ...] [--channels 1|3]
+
+Writes the float32 batch [N, C, H, W] that `nni attribute` would give the model.
+)";
+
+const char* kAttributeHelp =
+    R"(Usage: nni attribute --model M.pt --input X --method NAME --output OUT.npy [options]
+
+  --model M.pt            TorchScript model (torch.jit.script / torch.jit.trace, then .save)
+  --input X.npy | IMG...  a .npy batch [N, C, H, W] (float32; float64 is converted) or image files
+  --method NAME           see `nni methods`
+  --output OUT.npy        raw attributions, float32 (.npy version 1.0)
+  --target T              predicted (default) | a class index for all | a .npy file of N class indices
+  --png DIR               also write one PNG per example: heatmap overlays for layer maps, a signed
+                          blue-white-red map otherwise
+  --device D              cpu (default) | cuda | cuda:K
+  --batch-size B          examples per call (default 16); a progress bar shows on stderr
+  --shard I/N             only batches I, I+N, I+2N, ... (0 <= I < N); see docs/cli.md to reassemble
+  --repeat K              then time K more calls on the first batch (after one warm-up) and print
+                          {"method":...,"median_ms":...,"calls":K,...} on stdout
+  --quiet                 no progress bar or summary on stderr
+
+Method options:
+  --layer NAME            the layer (CAM family); see `nni layers`
+  --upsample MODE         none | bilinear | nearest | bicubic (CAM family; default none, guided_grad_cam bilinear)
+  --no-relu, --relu       switch the map's ReLU off / on (CAM family; default on, cam off)
+  --score-cam-batch-size  masked inputs per forward pass of score_cam (default 64)
+  --steps K               integrated_gradients: points on the path (default 50)
+  --internal-batch-size R integrated_gradients: rows per call (default 0 = all)
+  --base NAME             smoothgrad: the method to smooth (default vanilla_gradient)
+  --samples S             smoothgrad: noisy copies per example (default 50)
+  --samples-per-batch S   smoothgrad: copies per base call (default 10)
+  --noise-level F         smoothgrad: noise stdev as a fraction of each example's range (default 0.15)
+  --stdev S               smoothgrad: absolute noise stdev (replaces --noise-level)
+  --variant V             smoothgrad: mean (default) | square | variance
+  --seed S                smoothgrad: seed for reproducible noise
+
+)";
+
+// ================================================================== shared pieces
+
+torch::Device parse_device(const std::string& text) {
+  std::optional<torch::Device> device;
+  try {
+    device = torch::Device(text);
+  } catch (const std::exception&) {
+    throw CliError(kUsageError, "--device: expected cpu, cuda or cuda:K, got '" + text + "'");
+  }
+  if (!device->is_cpu() && !device->is_cuda())
+    throw CliError(kUsageError, "--device: expected cpu, cuda or cuda:K, got '" + text + "'");
+  if (device->is_cuda() && !torch::cuda::is_available())
+    throw CliError(kRuntimeError, "--device " + text + ": CUDA is not available on this machine");
+  return *device;
+}
+
+torch::jit::Module load_model(const std::string& path, const torch::Device& device) {
+  const std::string prefix = "cannot load TorchScript model '" + path + "': ";
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) throw CliError(kModelError, prefix + "no such file");
+  if (std::filesystem::is_directory(path, error)) throw CliError(kModelError, prefix + "is a directory");
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(path);
+    module.eval();
+    module.to(device);
+  } catch (const std::exception& caught) {
+    throw CliError(kModelError, prefix + error_message(caught));
+  }
+  return module;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+std::string shape_string(torch::IntArrayRef sizes) {
+  std::ostringstream out;
+  out << sizes;
+  return out.str();
+}
+
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index() < 0 ? -1 : device.index());
+}
+
+ImageOptions image_options(const Arguments& args) {
+  ImageOptions options;
+  if (args.has("size")) {
+    options.size = parse_int_list(args.get("size"), "--size");
+    if (options.size.size() == 1) options.size.push_back(options.size.front());
+    if (options.size.size() != 2 || options.size[0] <= 0 || options.size[1] <= 0)
+      throw CliError(kUsageError, "--size: expected H,W or one positive integer, got '" + args.get("size") + "'");
+  }
+  if (args.has("resize")) {
+    const std::string& mode = args.get("resize");
+    if (mode == "bilinear") options.resize = nni::Upsample::kBilinear;
+    else if (mode == "nearest") options.resize = nni::Upsample::kNearest;
+    else if (mode == "bicubic") options.resize = nni::Upsample::kBicubic;
+    else throw CliError(kUsageError, "--resize: expected bilinear, nearest or bicubic, got '" + mode + "'");
+  }
+  if (args.has("mean")) options.mean = parse_double_list(args.get("mean"), "--mean");
+  if (args.has("std")) options.std = parse_double_list(args.get("std"), "--std");
+  if (args.has("channels")) options.channels = parse_int(args.get("channels"), "--channels");
+  if (options.channels != 1 && options.channels != 3)
+    throw CliError(kUsageError, "--channels: expected 1 or 3, got " + std::to_string(options.channels));
+  if (options.mean.size() != options.std.size())
+    throw CliError(kUsageError, "--mean and --std must have the same number of values");
+  return options;
+}
+
+// ================================================================== nni methods
+
+int run_methods() {
+  std::size_t width = 0;
+  for (const auto& info : nni::methods()) width = std::max(width, info.name.size());
+  for (const auto& info : nni::methods())
+    std::cout << std::left << std::setw(static_cast<int>(width) + 2) << info.name << info.summary
+              << (info.needs_layer ? " [needs --layer]" : "") << '\n';
+  return kOk;
+}
+
+// ================================================================== nni layers
+
+int run_layers(const std::vector<std::string>& argv) {
+  if (wants_help(argv)) {
+    std::cout << kLayersHelp;
+    return kOk;
+  }
+  const Arguments args =
+      parse_arguments(argv, {{"model", true, false}, {"input-shape", true, false}, {"device", true, false}}, "layers");
+  const std::string model_path = args.require("model", "layers");
+  const std::vector<int64_t> shape = parse_int_list(args.require("input-shape", "layers"), "--input-shape");
+  for (int64_t dim : shape)
+    if (dim <= 0) throw CliError(kUsageError, "--input-shape: every dimension must be positive");
+  if (shape.size() < 2) throw CliError(kUsageError, "--input-shape: expected N,C,H,W (at least N and one more)");
+  const torch::Device device = parse_device(args.get_or("device", "cpu"));
+  torch::jit::Module module = load_model(model_path, device);
+  const nni::Model model(module);
+
+  torch::manual_seed(0);
+  const torch::Tensor input = torch::rand(shape).to(device);
+  try {
+    const torch::Tensor output = model.forward(input);
+    std::cout << "(output)  " << shape_string(output.sizes()) << '\n';
+  } catch (const std::exception& error) {
+    throw CliError(kRuntimeError, "the model cannot run on an input of shape " + shape_string(shape) + ": " +
+                                      error_message(error));
+  }
+  const std::vector<std::string> names = nni::layer_names(model);
+  if (names.empty()) std::cout << "(the model has no named layers)\n";
+  std::size_t width = 0;
+  for (const auto& name : names) width = std::max(width, name.size());
+  for (const auto& name : names) {
+    std::cout << std::left << std::setw(static_cast<int>(width) + 2) << name;
+    try {
+      const nni::LayerForward forward = nni::forward_with_layer(model, input, name);
+      std::cout << shape_string(forward.activation.sizes()) << '\n';
+    } catch (const std::exception&) {
+      std::cout << "unreachable\n";
+    }
+  }
+  return kOk;
+}
+
+// ================================================================== nni preprocess
+
+int run_preprocess(const std::vector<std::string>& argv) {
+  if (wants_help(argv)) {
+    std::cout << kPreprocessHelp << '\n' << kImageHelp;
+    return kOk;
+  }
+  const Arguments args = parse_arguments(argv,
+                                         {{"input", true, true},
+                                          {"output", true, false},
+                                          {"size", true, false},
+                                          {"resize", true, false},
+                                          {"mean", true, false},
+                                          {"std", true, false},
+                                          {"channels", true, false}},
+                                         "preprocess");
+  args.require("input", "preprocess");
+  const std::string output = args.require("output", "preprocess");
+  const torch::Tensor batch = load_input(args.all("input"), image_options(args));
+  try {
+    nni::write_npy(output, batch);
+  } catch (const std::exception& error) {
+    throw CliError(kRuntimeError, error_message(error));
+  }
+  std::cerr << "nni: wrote " << output << ": float32 " << batch.sizes() << '\n';
+  return kOk;
+}
+
+// ================================================================== nni attribute
+
+struct TargetSpec {
+  enum class Kind { kPredicted, kIndex, kIndices } kind = Kind::kPredicted;
+  int64_t index = 0;
+  torch::Tensor indices;  // [N] int64, CPU
+
+  nni::Target for_rows(int64_t begin, int64_t end, const torch::Device& device) const {
+    switch (kind) {
+      case Kind::kIndex:
+        return nni::Target(index);
+      case Kind::kIndices:
+        return nni::Target(indices.slice(0, begin, end).to(device));
+      case Kind::kPredicted:
+        break;
+    }
+    return nni::Target();
+  }
+};
+
+TargetSpec parse_target(const std::string& text, int64_t batch) {
+  TargetSpec spec;
+  if (text == "predicted") return spec;
+  const bool looks_numeric = !text.empty() && text.find_first_not_of("+-0123456789") == std::string::npos;
+  if (looks_numeric) {
+    spec.kind = TargetSpec::Kind::kIndex;
+    spec.index = parse_int(text, "--target");
+    if (spec.index < 0) throw CliError(kUsageError, "--target: a class index must be >= 0, got " + text);
+    return spec;
+  }
+  if (!is_npy_path(text))
+    throw CliError(kUsageError, "--target: expected 'predicted', a class index or a .npy file, got '" + text + "'");
+  torch::Tensor indices;
+  try {
+    indices = nni::read_npy(text);
+  } catch (const std::exception& error) {
+    throw CliError(kInputError, "target " + error_message(error));
+  }
+  const auto type = indices.scalar_type();
+  if (type != torch::kInt64 && type != torch::kInt32 && type != torch::kUInt8)
+    throw CliError(kInputError, "target '" + text + "' has dtype " + std::string(c10::toString(type)) +
+                                    "; expected integer class indices (int64, int32 or uint8)");
+  if (indices.dim() != 1)
+    throw CliError(kInputError, "target '" + text + "' has shape " + shape_string(indices.sizes()) +
+                                    "; expected [N], one class index per example");
+  if (indices.size(0) != batch)
+    throw CliError(kInputError, "target '" + text + "' has " + std::to_string(indices.size(0)) +
+                                    " class indices but the input has " + std::to_string(batch) + " examples");
+  if (batch > 0 && indices.min().item<int64_t>() < 0)
+    throw CliError(kInputError, "target '" + text + "' contains a negative class index");
+  spec.kind = TargetSpec::Kind::kIndices;
+  spec.indices = indices.to(torch::kInt64);
+  return spec;
+}
+
+void warn(const std::string& message) { std::cerr << "nni: warning: " << message << '\n'; }
+
+// A progress bar on stderr: redrawn in place on a terminal; elsewhere (a log file) one line at every
+// tenth of the batches.
+class ProgressBar {
+ public:
+  ProgressBar(int64_t total, bool enabled)
+      : total_(total), enabled_(enabled && total > 1), terminal_(isatty(fileno(stderr)) != 0) {
+    if (terminal_) draw(0);
+  }
+  void update(int64_t done) {
+    if (!enabled_) return;
+    if (terminal_) {
+      draw(done);
+    } else if (done * 10 / total_ != (done - 1) * 10 / total_ || done == total_) {
+      draw(done);
+      std::cerr << '\n';
+    }
+  }
+  void finish() {
+    if (enabled_ && terminal_) std::cerr << '\n';
+  }
+
+ private:
+  void draw(int64_t done) {
+    if (!enabled_) return;
+    constexpr int64_t kWidth = 30;
+    const int64_t filled = total_ > 0 ? done * kWidth / total_ : kWidth;
+    std::cerr << (terminal_ ? "\r[" : "[") << std::string(static_cast<std::size_t>(filled), '#')
+              << std::string(static_cast<std::size_t>(kWidth - filled), ' ') << "] " << done << '/' << total_
+              << " batches" << std::flush;
+  }
+  int64_t total_;
+  bool enabled_;
+  bool terminal_;
+};
+
+// Writes one PNG per example: a heatmap overlay for layer maps, a diverging map otherwise.
+void write_pngs(const std::string& directory, const torch::Tensor& attributions, const torch::Tensor& images,
+                const std::vector<int64_t>& rows, bool layer_map, const ImageOptions& image, bool normalized_by_user,
+                const std::string& method) {
+  namespace vis = nni::visualization;
+  if (attributions.dim() != 4 || images.dim() != 4) {
+    warn("--png: the attributions are not image-shaped [N, C, H, W]; no PNG written");
+    return;
+  }
+  std::error_code error;
+  std::filesystem::create_directories(directory, error);
+  if (!std::filesystem::is_directory(directory))
+    throw CliError(kRuntimeError, "--png: cannot create the directory '" + directory + "'");
+  const int64_t height = images.size(2), width = images.size(3);
+  torch::Tensor pictures;
+  torch::Tensor map = attributions.to(torch::kFloat32);
+  if (map.size(1) != 1) map = vis::reduce_channels(map, vis::ChannelReduction::Sum);
+  if (layer_map) {
+    if (map.size(2) != height || map.size(3) != width)
+      map = nni::upsample_map(map, {height, width}, nni::Upsample::kBilinear);
+    const torch::Tensor heat = vis::normalize_min_max(map);
+    const int64_t channels = images.size(1);
+    if (channels == 1 || channels == 3) {
+      vis::OverlayOptions options;
+      torch::Tensor background = images;
+      if (normalized_by_user) {
+        options.mean(image.mean).stddev(image.std);
+      } else if (images.min().item<double>() < 0 || images.max().item<double>() > 1) {
+        background = vis::normalize_min_max(images);  // an unknown scale: stretched to [0, 1] for display
+      }
+      pictures = vis::overlay(heat, background, options);
+    } else {
+      pictures = vis::apply_colormap(heat, vis::Colormap::Jet);
+    }
+  } else {
+    pictures = vis::apply_colormap(vis::normalize_symmetric(map), vis::Colormap::BlueWhiteRed);
+  }
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    std::ostringstream name;
+    name << std::setw(5) << std::setfill('0') << rows[i] << '_' << method << ".png";
+    const std::string path = (std::filesystem::path(directory) / name.str()).string();
+    try {
+      vis::save_png(path, pictures[static_cast<int64_t>(i)]);
+    } catch (const std::exception& caught) {
+      throw CliError(kRuntimeError, "--png: " + error_message(caught));
+    }
+  }
+}
+
+int run_attribute(const std::vector<std::string>& argv) {
+  if (wants_help(argv)) {
+    std::cout << kAttributeHelp << kImageHelp << "\nMethods: " << nni::method_names() << '\n';
+    return kOk;
+  }
+  const Arguments args = parse_arguments(argv,
+                                         {{"model", true, false},
+                                          {"input", true, true},
+                                          {"method", true, false},
+                                          {"output", true, false},
+                                          {"target", true, false},
+                                          {"png", true, false},
+                                          {"device", true, false},
+                                          {"batch-size", true, false},
+                                          {"shard", true, false},
+                                          {"repeat", true, false},
+                                          {"quiet", false, false},
+                                          {"size", true, false},
+                                          {"resize", true, false},
+                                          {"mean", true, false},
+                                          {"std", true, false},
+                                          {"channels", true, false},
+                                          {"layer", true, false},
+                                          {"upsample", true, false},
+                                          {"no-relu", false, false},
+                                          {"relu", false, false},
+                                          {"score-cam-batch-size", true, false},
+                                          {"steps", true, false},
+                                          {"internal-batch-size", true, false},
+                                          {"base", true, false},
+                                          {"samples", true, false},
+                                          {"samples-per-batch", true, false},
+                                          {"noise-level", true, false},
+                                          {"stdev", true, false},
+                                          {"variant", true, false},
+                                          {"seed", true, false}},
+                                         "attribute");
+  // ---------------------------------------------------------------- everything checkable before loading
+  const std::string model_path = args.require("model", "attribute");
+  args.require("input", "attribute");
+  const std::string method_name = args.require("method", "attribute");
+  const std::string output_path = args.require("output", "attribute");
+  const bool quiet = args.has("quiet");
+
+  auto known_method = [](const std::string& name, const std::string& option) -> const nni::MethodInfo& {
+    try {
+      return nni::method_info(name);
+    } catch (const std::exception&) {
+      throw CliError(kUsageError, option + ": unknown method '" + name + "'; valid methods: " + nni::method_names());
+    }
+  };
+  const nni::MethodInfo& info = known_method(method_name, "--method");
+  const bool smooth = info.name == "smoothgrad";
+  const std::string base_name = args.get_or("base", "vanilla_gradient");
+  if (smooth && base_name == "smoothgrad") throw CliError(kUsageError, "--base: smoothgrad cannot smooth itself");
+  const nni::MethodInfo& effective = smooth ? known_method(base_name, "--base") : info;
+
+  auto positive = [&](const std::string& option, int64_t fallback) {
+    if (!args.has(option)) return fallback;
+    const int64_t value = parse_int(args.get(option), "--" + option);
+    if (value < 1) throw CliError(kUsageError, "--" + option + ": must be at least 1, got " + args.get(option));
+    return value;
+  };
+  auto non_negative_double = [&](const std::string& option) {
+    const double value = parse_double(args.get(option), "--" + option);
+    if (value < 0) throw CliError(kUsageError, "--" + option + ": must be >= 0, got " + args.get(option));
+    return value;
+  };
+
+  nni::MethodConfig config;
+  config.base(base_name);
+  if (args.has("layer")) config.layer(args.get("layer"));
+  if (args.has("upsample")) {
+    const std::string& mode = args.get("upsample");
+    if (mode == "none") config.upsample(nni::Upsample::kNone);
+    else if (mode == "bilinear") config.upsample(nni::Upsample::kBilinear);
+    else if (mode == "nearest") config.upsample(nni::Upsample::kNearest);
+    else if (mode == "bicubic") config.upsample(nni::Upsample::kBicubic);
+    else throw CliError(kUsageError, "--upsample: expected none, bilinear, nearest or bicubic, got '" + mode + "'");
+  }
+  if (args.has("no-relu") && args.has("relu")) throw CliError(kUsageError, "--relu and --no-relu exclude each other");
+  if (args.has("no-relu")) config.relu(false);
+  if (args.has("relu")) config.relu(true);
+  config.score_cam_batch_size(positive("score-cam-batch-size", 64));
+  config.steps(positive("steps", 50));
+  if (args.has("internal-batch-size")) {
+    const int64_t rows = parse_int(args.get("internal-batch-size"), "--internal-batch-size");
+    if (rows < 0) throw CliError(kUsageError, "--internal-batch-size: must be >= 0");
+    config.internal_batch_size(rows);
+  }
+  config.samples(positive("samples", 50));
+  config.samples_per_batch(positive("samples-per-batch", 10));
+  if (args.has("noise-level") && args.has("stdev"))
+    throw CliError(kUsageError, "--noise-level and --stdev exclude each other");
+  if (args.has("noise-level")) config.noise_level(non_negative_double("noise-level"));
+  if (args.has("stdev")) config.stdev(non_negative_double("stdev"));
+  if (args.has("variant")) {
+    const std::string& variant = args.get("variant");
+    if (variant == "mean") config.variant(nni::SmoothGradVariant::kMean);
+    else if (variant == "square") config.variant(nni::SmoothGradVariant::kSquare);
+    else if (variant == "variance") config.variant(nni::SmoothGradVariant::kVariance);
+    else throw CliError(kUsageError, "--variant: expected mean, square or variance, got '" + variant + "'");
+  }
+  if (args.has("seed")) {
+    const int64_t seed = parse_int(args.get("seed"), "--seed");
+    if (seed < 0) throw CliError(kUsageError, "--seed: must be >= 0");
+    config.seed(static_cast<uint64_t>(seed));
+  }
+  // Options that do not apply to this method are reported, not silently dropped.
+  auto ignored = [&](std::initializer_list<const char*> options, bool applies) {
+    for (const char* option : options)
+      if (!applies && args.has(option))
+        warn(std::string("--") + option + " does not apply to method '" + method_name + "'; ignored");
+  };
+  ignored({"base", "samples", "samples-per-batch", "noise-level", "stdev", "variant", "seed"}, smooth);
+  ignored({"steps", "internal-batch-size"}, effective.name == "integrated_gradients");
+  ignored({"layer", "upsample", "no-relu", "relu"}, effective.needs_layer);
+  ignored({"score-cam-batch-size"}, effective.name == "score_cam");
+
+  const int64_t batch_size = positive("batch-size", 16);
+  int64_t shard_index = 0, shard_count = 1;
+  if (args.has("shard")) {
+    const std::string& text = args.get("shard");
+    const auto slash = text.find('/');
+    if (slash == std::string::npos) throw CliError(kUsageError, "--shard: expected I/N, got '" + text + "'");
+    shard_index = parse_int(text.substr(0, slash), "--shard");
+    shard_count = parse_int(text.substr(slash + 1), "--shard");
+    if (shard_count < 1 || shard_index < 0 || shard_index >= shard_count)
+      throw CliError(kUsageError, "--shard: expected I/N with 0 <= I < N, got '" + text + "'");
+  }
+  int64_t repeat = 0;
+  if (args.has("repeat")) {
+    repeat = parse_int(args.get("repeat"), "--repeat");
+    if (repeat < 0) throw CliError(kUsageError, "--repeat: must be >= 0");
+  }
+  const ImageOptions images_options = image_options(args);
+  const torch::Device device = parse_device(args.get_or("device", "cpu"));
+
+  // ---------------------------------------------------------------- inputs, model, method
+  const torch::Tensor input = load_input(args.all("input"), images_options);  // CPU float32 [N, C, H, W]
+  const int64_t examples = input.size(0);
+  const TargetSpec target = parse_target(args.get_or("target", "predicted"), examples);
+
+  torch::jit::Module module = load_model(model_path, device);
+  const nni::Model model(module);
+  if (effective.needs_layer) {
+    if (config.layer().empty())
+      throw CliError(kUsageError, "method '" + effective.name + "' needs --layer NAME; layers of this model: " +
+                                      join(nni::layer_names(model)));
+    const std::vector<std::string> names = nni::layer_names(model);
+    if (std::find(names.begin(), names.end(), config.layer()) == names.end())
+      throw CliError(kUsageError, "--layer: unknown layer '" + config.layer() + "'; layers of this model: " +
+                                      (names.empty() ? std::string("(none)") : join(names)));
+  }
+  std::shared_ptr<nni::Attribution> method;
+  try {
+    method = nni::make_method(method_name, model, config);
+  } catch (const std::exception& error) {
+    throw CliError(kUsageError, "method '" + method_name + "': " + error_message(error));
+  }
+
+  // ---------------------------------------------------------------- the batches of this shard
+  const int64_t batches = (examples + batch_size - 1) / batch_size;
+  std::vector<int64_t> selected;
+  for (int64_t b = shard_index; b < batches; b += shard_count) selected.push_back(b);
+  auto run_batch = [&](int64_t b) {
+    const int64_t begin = b * batch_size, end = std::min(examples, begin + batch_size);
+    const torch::Tensor x = input.slice(0, begin, end).to(device);
+    try {
+      return method->attribute(x, target.for_rows(begin, end, device)).detach();
+    } catch (const std::exception& error) {
+      std::ostringstream message;
+      message << method_name << " failed on batch " << b << " (examples " << begin << ".." << end - 1
+              << "): " << error_message(error);
+      throw CliError(kRuntimeError, message.str());
+    }
+  };
+
+  std::vector<torch::Tensor> results;
+  std::vector<int64_t> rows;
+  ProgressBar progress(static_cast<int64_t>(selected.size()), !quiet);
+  for (std::size_t k = 0; k < selected.size(); ++k) {
+    results.push_back(run_batch(selected[k]).to(torch::kCPU, torch::kFloat32));
+    const int64_t begin = selected[k] * batch_size, end = std::min(examples, begin + batch_size);
+    for (int64_t r = begin; r < end; ++r) rows.push_back(r);
+    progress.update(static_cast<int64_t>(k + 1));
+  }
+  progress.finish();
+  torch::Tensor attributions;
+  if (!results.empty()) {
+    attributions = torch::cat(results, 0);
+  } else {
+    // An empty shard: zero rows of the shape one example would give.
+    const torch::Tensor one = input.slice(0, 0, 1).to(device);
+    torch::Tensor shape_probe;
+    try {
+      shape_probe = method->attribute(one, target.for_rows(0, 1, device));
+    } catch (const std::exception& error) {
+      throw CliError(kRuntimeError, method_name + " failed: " + error_message(error));
+    }
+    std::vector<int64_t> shape = shape_probe.sizes().vec();
+    shape[0] = 0;
+    attributions = torch::empty(shape, torch::kFloat32);
+    if (!quiet) warn("shard " + args.get("shard") + " holds no batch; writing an empty result");
+  }
+  try {
+    nni::write_npy(output_path, attributions);
+  } catch (const std::exception& error) {
+    throw CliError(kRuntimeError, error_message(error));
+  }
+  if (!quiet)
+    std::cerr << "nni: wrote " << output_path << ": " << method_name << " attributions, float32 "
+              << attributions.sizes() << '\n';
+
+  if (args.has("png") && !rows.empty()) {
+    const torch::Tensor row_index = torch::tensor(rows, torch::kInt64);
+    const bool layer_map = smooth ? effective.layer_map : info.layer_map;
+    const bool normalized_by_user = !images_options.mean.empty();
+    write_pngs(args.get("png"), attributions, input.index_select(0, row_index), rows, layer_map, images_options,
+               normalized_by_user, method_name);
+    if (!quiet) std::cerr << "nni: wrote " << rows.size() << " PNG files to " << args.get("png") << '\n';
+  }
+
+  // ---------------------------------------------------------------- timing
+  if (repeat > 0 && !selected.empty()) {
+    const int64_t b = selected.front();
+    const int64_t rows_in_batch = std::min(examples, (b + 1) * batch_size) - b * batch_size;
+    run_batch(b);  // warm-up
+    synchronize(device);
+    std::vector<double> times;
+    for (int64_t k = 0; k < repeat; ++k) {
+      const auto start = std::chrono::steady_clock::now();
+      run_batch(b);
+      synchronize(device);
+      times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(times.begin(), times.end());
+    const std::size_t middle = times.size() / 2;
+    const double median = times.size() % 2 ? times[middle] : (times[middle - 1] + times[middle]) / 2;
+    std::ostringstream json;
+    json << std::setprecision(6) << "{\"method\":\"" << method_name << "\",\"median_ms\":" << median
+         << ",\"calls\":" << repeat << ",\"batch\":" << rows_in_batch << ",\"device\":\"" << device.str() << "\"}";
+    std::cout << json.str() << std::endl;
+  }
+  return kOk;
+}
+
+int dispatch(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    std::cerr << kMainHelp;
+    return kUsageError;
+  }
+  const std::string& command = args.front();
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kMainHelp;
+    return kOk;
+  }
+  if (command == "--version") {
+    std::cout << "nni " << NN_INTERPRETABILITY_VERSION_STRING << '\n';
+    return kOk;
+  }
+  if (command == "methods") {
+    if (wants_help(rest)) {
+      std::cout << "Usage: nni methods\n\nLists the attribution methods, one line each.\n";
+      return kOk;
+    }
+    if (!rest.empty()) throw CliError(kUsageError, "nni methods: takes no arguments");
+    return run_methods();
+  }
+  if (command == "layers") return run_layers(rest);
+  if (command == "preprocess") return run_preprocess(rest);
+  if (command == "attribute") return run_attribute(rest);
+  throw CliError(kUsageError, "unknown command '" + command + "'; commands: methods, layers, preprocess, attribute");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  nni::set_blas_threads(1);
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    return dispatch(args);
+  } catch (const CliError& error) {
+    std::cerr << "nni: error: " << error.what() << '\n';
+    return error.code();
+  } catch (const std::exception& error) {
+    std::cerr << "nni: error: " << error_message(error) << '\n';
+    return kRuntimeError;
+  }
+}
