@@ -33,8 +33,8 @@ torch::Tensor Deconvolution::attribute(const torch::Tensor& input, const Target&
 }
 
 torch::Tensor SaliencyMap::attribute(const torch::Tensor& input, const Target& target) {
-  TORCH_CHECK_VALUE(!input.defined() || input.dim() >= 3, "SaliencyMap: the input must be [N, C, ...] (rank >= 2 ",
-                    "with a channel dimension, so rank >= 3), got shape ", input.sizes());
+  TORCH_CHECK_VALUE(!input.defined() || input.dim() >= 3, "SaliencyMap: the input must be a batch [N, C, ...] with a ",
+                    "channel dimension (rank >= 3), got shape ", input.sizes());
   torch::Tensor gradient =
       input_gradient(model_, input, target, ReluGradientRule::kStandard, "SaliencyMap").gradient;
   return std::get<0>(gradient.abs_().max(1, /*keepdim=*/true));

@@ -45,10 +45,14 @@ SmoothGrad::SmoothGrad(std::shared_ptr<Attribution> base, SmoothGradOptions opti
 torch::Tensor SmoothGrad::attribute(const torch::Tensor& input, const Target& target) {
   base_->model().check_input(input, "SmoothGrad");
   const int64_t batch = input.size(0);
-  Target resolved = target;
-  if (target.is_predicted()) {
+  // One forward pass of the clean batch (about 1/(3·samples) of the work): it resolves "predicted
+  // class" on the clean input, and model and target errors name the caller's batch, not the noisy one.
+  Target resolved;
+  {
     torch::NoGradGuard no_grad;
-    resolved = target.resolved(base_->model().forward(input));
+    torch::Tensor output = base_->model().forward(input);
+    resolved = target.resolved(output);
+    resolved.scores(output);  // checks class ranges and a score function's shape
   }
 
   // Per-example standard deviation, shaped to broadcast over one example.
