@@ -8,28 +8,19 @@
 
 #include <ATen/ATen.h>
 #include "support/catch_torch.h"
+#include "visualization/exact_tensor.h"
 
 #include "nn_interpretability/visualization.h"
 
 namespace vis = nn_interpretability::visualization;
+using nni_vis_test::check_equal;
+using nni_vis_test::show;
 
 namespace {
 
 // A [N, C, H, W] float tensor from values.
 at::Tensor batch(const std::vector<float>& values, at::IntArrayRef shape) {
   return at::tensor(values, at::kFloat).reshape(shape);
-}
-
-std::string show(const at::Tensor& t) {
-  std::ostringstream out;
-  out << t;
-  return out.str();
-}
-
-void check_equal(const at::Tensor& actual, const at::Tensor& expected) {
-  INFO("actual:\n" << show(actual) << "\nexpected:\n" << show(expected));
-  REQUIRE(actual.sizes() == expected.sizes());
-  CHECK(at::equal(actual, expected));
 }
 
 // Captum's _cumulative_sum_threshold, written out as in Python: sort, cumsum, first index whose

@@ -5,26 +5,17 @@
 
 #include <ATen/ATen.h>
 #include "support/catch_torch.h"
+#include "visualization/exact_tensor.h"
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "nn_interpretability/visualization.h"
 
 namespace vis = nn_interpretability::visualization;
+using nni_vis_test::check_equal;
+using nni_vis_test::show;
 
 namespace {
-
-std::string show(const at::Tensor& t) {
-  std::ostringstream out;
-  out << t;
-  return out.str();
-}
-
-void check_equal(const at::Tensor& actual, const at::Tensor& expected) {
-  INFO("actual:\n" << show(actual) << "\nexpected:\n" << show(expected));
-  REQUIRE(actual.sizes() == expected.sizes());
-  CHECK(at::equal(actual, expected));
-}
 
 // The RGB colour at pixel (y, x) of a [3, H, W] tensor.
 std::vector<float> rgb_at(const at::Tensor& image, int64_t y, int64_t x) {
