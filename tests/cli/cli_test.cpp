@@ -445,6 +445,20 @@ TEST_CASE("nni reports errors on stderr with the documented exit codes") {
   }
 }
 
+TEST_CASE("Corrupt TorchScript files found by the fuzzer give exit code 4, not a crash") {
+  TempDir dir;
+  const std::string crashes = std::string(NNI_SOURCE_DIR) + "/fuzz/crashes/fuzz_model_load/";
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(crashes)) {
+    if (entry.path().filename().string().rfind("crash-", 0) != 0) continue;
+    const Run run = nni_run(dir, "layers --model " + quote(entry.path().string()) + " --input-shape 1,1,8,8");
+    CHECK(run.code == 4);
+    CHECK_THAT(run.err, Contains("cannot load TorchScript model"));
+    ++checked;
+  }
+  CHECK(checked >= 2);
+}
+
 TEST_CASE("nni attribute --shard i/n processes exactly the batches i, i + n, ...") {
   TempDir dir;
   const torch::Tensor input = images({5, 3, 16, 16}, 4);

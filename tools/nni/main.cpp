@@ -5,6 +5,7 @@
 //   nni preprocess --input a.png b.png --size 224 --mean ... --std ... --output x.npy
 //   nni attribute  --model M.pt --input x.npy --method grad_cam --layer layer4 --output maps.npy
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -216,6 +217,23 @@ torch::jit::Module load_model(const std::string& path, const torch::Device& devi
   std::error_code error;
   if (!std::filesystem::exists(path, error)) throw CliError(kModelError, prefix + "no such file");
   if (std::filesystem::is_directory(path, error)) throw CliError(kModelError, prefix + "is a directory");
+  // LibTorch 1.13 can crash (SIGSEGV) on some corrupt archives (found by fuzz/fuzz_model_load): parse
+  // the file once in a child process first, so a corrupt file gets an error, not a crash.
+  const pid_t child = fork();
+  if (child == 0) {
+    try {
+      torch::jit::load(path);
+    } catch (...) {
+      _exit(1);  // an ordinary load error: the parent reproduces it with its message
+    }
+    _exit(0);
+  }
+  if (child > 0) {
+    int status = 0;
+    if (waitpid(child, &status, 0) == child && WIFSIGNALED(status))
+      throw CliError(kModelError, prefix + "the file is corrupt: LibTorch crashed (signal " +
+                                      std::to_string(WTERMSIG(status)) + ") while parsing it");
+  }
   torch::jit::Module module;
   try {
     module = torch::jit::load(path);
