@@ -224,15 +224,16 @@ torch::jit::Module load_model(const std::string& path, const torch::Device& devi
     try {
       torch::jit::load(path);
     } catch (...) {
-      _exit(1);  // an ordinary load error: the parent reproduces it with its message
+      _exit(3);  // an ordinary load error: the parent reproduces it with its message
     }
     _exit(0);
   }
   if (child > 0) {
     int status = 0;
-    if (waitpid(child, &status, 0) == child && WIFSIGNALED(status))
-      throw CliError(kModelError, prefix + "the file is corrupt: LibTorch crashed (signal " +
-                                      std::to_string(WTERMSIG(status)) + ") while parsing it");
+    // Anything but 0 or 3 is a crash: a signal, or a sanitizer's own exit code after one.
+    if (waitpid(child, &status, 0) == child &&
+        !(WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 3)))
+      throw CliError(kModelError, prefix + "the file is corrupt: LibTorch crashed while parsing it");
   }
   torch::jit::Module module;
   try {
