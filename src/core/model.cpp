@@ -4,7 +4,6 @@
 #include "nn_interpretability/detail/checks.h"
 
 #include <c10/util/Exception.h>
-#include <fmt/format.h>
 #include <torch/autograd.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
