@@ -12,6 +12,7 @@
 #   RESULTS_DIR       where logs and the benchmark JSON go (default: BUILD_DIR/gpu_results)
 #   JOBS              parallel build jobs (default: nproc)
 #   BENCH_ARGS        arguments of nni_bench (default: --quick)
+#   BENCH_TIMEOUT     seconds the benchmark may run (default: 900)
 # Exit status: 0 when everything built and passed, 1 otherwise (the summary says what failed).
 set -uo pipefail
 
@@ -80,7 +81,7 @@ grep -E "\(Failed\)|\(SEGFAULT\)|\(Timeout\)|Not Run" "$RESULTS_DIR/ctest.log" |
 
 if [[ -x "$BUILD_DIR/bench/nni_bench" ]]; then
   # shellcheck disable=SC2086
-  "$BUILD_DIR/bench/nni_bench" --device cuda $BENCH_ARGS --json "$RESULTS_DIR/bench_cuda.json" \
+  timeout "${BENCH_TIMEOUT:-900}" "$BUILD_DIR/bench/nni_bench" --device cuda $BENCH_ARGS --json "$RESULTS_DIR/bench_cuda.json" \
     > "$RESULTS_DIR/bench_cuda.txt" 2>&1
   note "bench on cuda: exit $? (bench_cuda.txt)"
   tail -60 "$RESULTS_DIR/bench_cuda.txt"
