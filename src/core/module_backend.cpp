@@ -46,12 +46,27 @@ struct OperatorCapture {
 };
 thread_local OperatorCapture* operator_capture = nullptr;
 
-struct TopLevelOperator : at::ObserverContext {};
+// What a top-level operator's start callback saw of its inputs. Inputs are read in the start
+// callback only: LibTorch 2.x invalidates them once the kernel has run (1.13 still allowed it).
+struct TopLevelOperator : at::ObserverContext {
+  bool uses_weight = false;
+  const c10::TensorImpl* first_input = nullptr;
+};
 
-std::unique_ptr<at::ObserverContext> on_operator_start(const at::RecordFunction&) {
+std::unique_ptr<at::ObserverContext> on_operator_start(const at::RecordFunction& record) {
   OperatorCapture* capture = operator_capture;
   if (capture == nullptr) return nullptr;
-  return ++capture->depth == 1 ? std::make_unique<TopLevelOperator>() : nullptr;
+  if (++capture->depth != 1) return nullptr;  // nested inside another operator
+  auto top = std::make_unique<TopLevelOperator>();
+  const auto inputs = record.inputs();
+  for (const c10::IValue& value : inputs) {
+    if (value.isTensor() && capture->weights.count(value.toTensor().unsafeGetTensorImpl()) != 0) {
+      top->uses_weight = true;
+      break;
+    }
+  }
+  if (!inputs.empty() && inputs[0].isTensor()) top->first_input = inputs[0].toTensor().unsafeGetTensorImpl();
+  return top;
 }
 
 void on_operator_end(const at::RecordFunction& record, at::ObserverContext* context) {
@@ -59,22 +74,15 @@ void on_operator_end(const at::RecordFunction& record, at::ObserverContext* cont
   if (capture == nullptr) return;
   --capture->depth;
   if (context == nullptr) return;  // nested inside another operator
+  const auto* top = static_cast<const TopLevelOperator*>(context);
   const auto& outputs = record.outputs();
   if (outputs.empty() || !outputs[0].isTensor()) return;
-  const auto inputs = record.inputs();
-  bool uses_weight = false;
-  for (const c10::IValue& value : inputs) {
-    if (value.isTensor() && capture->weights.count(value.toTensor().unsafeGetTensorImpl()) != 0) {
-      uses_weight = true;
-      break;
-    }
-  }
-  if (uses_weight) {  // the anchor; a layer called twice is taken at its last call
+  if (top->uses_weight) {  // the anchor; a layer called twice is taken at its last call
     capture->value = outputs[0].toTensor();
     capture->current = capture->value.unsafeGetTensorImpl();
     capture->hops_done = 0;
-  } else if (capture->current != nullptr && capture->hops_done < capture->hops_needed && !inputs.empty() &&
-             inputs[0].isTensor() && inputs[0].toTensor().unsafeGetTensorImpl() == capture->current) {
+  } else if (capture->current != nullptr && capture->hops_done < capture->hops_needed &&
+             top->first_input == capture->current) {
     capture->value = outputs[0].toTensor();
     capture->current = capture->value.unsafeGetTensorImpl();
     ++capture->hops_done;
