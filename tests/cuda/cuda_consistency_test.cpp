@@ -187,6 +187,6 @@ int main(int argc, char* argv[]) {
     std::cout << "cuda_tests: skipped, no CUDA device (torch::cuda::is_available() is false)\n";
     return 77;
   }
-  std::cout << "cuda_tests: " << torch::cuda::device_count() << " CUDA device(s)\n";
+  std::cout << "cuda_tests: " << static_cast<int>(torch::cuda::device_count()) << " CUDA device(s)\n";
   return Catch::Session().run(argc, argv);
 }
