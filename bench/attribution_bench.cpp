@@ -465,6 +465,57 @@ void bench_model_batch(const BenchModel& model, int64_t batch, const Settings& s
   for (Cell& cell : not_run) out.push_back(std::move(cell));
 }
 
+// ------------------------------------------------------------------------- activation maximization
+
+constexpr int64_t kAmBatch = 10;       // one row per MNIST class, torch::arange(10) targets
+constexpr int64_t kAmIterations = 20;  // ascent steps per timed call
+constexpr double kAmTarget = 1.25;     // no target in the issue: informational (a step adds the Adam
+                                       // update and the clamp to one forward + backward)
+
+/// Input-space activation maximization on the MNIST CNN: ten classes in one batch of 10 rows, Adam,
+/// clipping to [0, 1], no other regularizer. One timed call runs kAmIterations steps (plus the final
+/// no-grad forward that scores the result); its floor is kAmIterations plain forward + backward passes
+/// of the same 10 rows, so the ratio is that of one AM step to one floor. The note gives steps per
+/// second. Label: "mnist_cnn/b10/activation_maximization ..." (--filter activation_maximization).
+void bench_activation_maximization(const BenchModel& model, const Settings& settings, const torch::Device& device,
+                                   std::vector<Cell>& out) {
+  if (model.name != "mnist_cnn") return;
+  Cell cell;
+  cell.model = model.name;
+  cell.batch = kAmBatch;
+  cell.method = "activation_maximization";
+  cell.config = fmt::format("adam {} steps; floor x{}", kAmIterations, kAmIterations);
+  cell.floor_rows = kAmBatch;
+  cell.floor_kind = FloorKind::kForwardBackward;
+  cell.target = kAmTarget;
+  if (!settings.filter.empty() && cell.label().find(settings.filter) == std::string::npos) return;
+  fmt::print(stderr, "timing {} activation maximization, batch {}\n", model.name, kAmBatch);
+
+  const torch::Tensor classes = torch::arange(kAmBatch, torch::TensorOptions().dtype(torch::kLong)).to(device);
+  torch::manual_seed(1);
+  std::vector<int64_t> shape = model.example_shape;
+  shape.insert(shape.begin(), kAmBatch);
+  const torch::Tensor start = torch::rand(shape, torch::TensorOptions().device(device));
+  auto am = std::make_shared<nni::ActivationMaximization>(
+      model.model(),
+      nni::ActivationMaximizationOptions().iterations(kAmIterations).learning_rate(0.05).start_image(start));
+  cell.run = [am, classes] {
+    nni::ActivationMaximizationResult result = am->maximize(nni::Objective::class_logit(classes));
+    (void)result;
+  };
+  std::function<void()> one_floor = make_floor(model, start, classes);
+  std::function<void()> floor = [one_floor] {
+    for (int64_t k = 0; k < kAmIterations; ++k) one_floor();
+  };
+  std::vector<Cell*> pointers{&cell};
+  run_group(pointers, floor, settings, device);
+  if (!cell.skipped) {
+    cell.note = fmt::format("{:.0f} AM steps/s; floor = {} x fwd+bwd of {} rows",
+                            1000.0 * static_cast<double>(kAmIterations) / cell.median_ms, kAmIterations, kAmBatch);
+  }
+  out.push_back(std::move(cell));
+}
+
 // ------------------------------------------------------------------------------------------ memory
 
 struct MemoryRow {
@@ -1013,6 +1064,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "timing {} batch {}\n", name, batch);
       bench_model_batch(model, batch, settings, device, cells);
     }
+    bench_activation_maximization(model, settings, device, cells);
   }
   const double total = std::chrono::duration<double>(Clock::now() - start).count();
 

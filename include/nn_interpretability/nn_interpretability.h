@@ -2,6 +2,7 @@
 // Umbrella header: every attribution method of the core library.
 // (TorchScript support: <nn_interpretability/torchscript.h>; pictures: <nn_interpretability/visualization.h>.)
 
+#include "nn_interpretability/activation_maximization.h"
 #include "nn_interpretability/attribution.h"
 #include "nn_interpretability/blas.h"
 #include "nn_interpretability/cam.h"
