@@ -105,7 +105,7 @@ cv::Mat tile_to_rgb(const at::Tensor& tile, int row, int column) {
 
 cv::Rect GridLayout::cell(int row, int column) const {
   return cv::Rect(label_width + padding + column * (tile_size + padding),
-                  title_height + padding + row * (tile_size + padding), tile_size, tile_size);
+                  title_height + padding + row * (tile_size + caption_height + padding), tile_size, tile_size);
 }
 
 GridLayout grid_layout(int64_t rows, int64_t columns, const GridOptions& options) {
@@ -122,6 +122,14 @@ GridLayout grid_layout(int64_t rows, int64_t columns, const GridOptions& options
                     " columns");
   TORCH_CHECK_VALUE(static_cast<int64_t>(options.row_labels().size()) <= rows, "render_grid: ",
                     options.row_labels().size(), " row labels for ", rows, " rows");
+  TORCH_CHECK_VALUE(static_cast<int64_t>(options.tile_captions().size()) <= rows, "render_grid: ",
+                    options.tile_captions().size(), " rows of tile captions for ", rows, " rows");
+  bool any_caption = false;
+  for (size_t r = 0; r < options.tile_captions().size(); ++r) {
+    TORCH_CHECK_VALUE(static_cast<int64_t>(options.tile_captions()[r].size()) <= columns, "render_grid: ",
+                      options.tile_captions()[r].size(), " tile captions in row ", r, " for ", columns, " columns");
+    for (const std::string& caption : options.tile_captions()[r]) any_caption = any_caption || !caption.empty();
+  }
 
   GridLayout layout;
   layout.rows = static_cast<int>(rows);
@@ -129,6 +137,7 @@ GridLayout grid_layout(int64_t rows, int64_t columns, const GridOptions& options
   layout.tile_size = static_cast<int>(options.tile_size());
   layout.padding = static_cast<int>(options.padding());
   const double scale = options.font_scale();
+  if (any_caption) layout.caption_height = line_height(scale);
 
   size_t title_lines = 0;
   for (const std::string& title : options.column_titles()) {
@@ -147,7 +156,8 @@ GridLayout grid_layout(int64_t rows, int64_t columns, const GridOptions& options
     layout.label_width = layout.padding + widest_label;
   }
   layout.width = layout.label_width + layout.padding + layout.columns * (layout.tile_size + layout.padding);
-  layout.height = layout.title_height + layout.padding + layout.rows * (layout.tile_size + layout.padding);
+  layout.height = layout.title_height + layout.padding +
+                  layout.rows * (layout.tile_size + layout.caption_height + layout.padding);
   return layout;
 }
 
@@ -195,6 +205,14 @@ cv::Mat render_grid(const std::vector<std::vector<at::Tensor>>& tiles, const Gri
     const int block = static_cast<int>(lines.size()) * line_height(scale);
     draw_lines(canvas, lines, -1, layout.padding, cell.y + (cell.height - block) / 2, scale,
                text_color);
+  }
+  for (size_t r = 0; r < options.tile_captions().size(); ++r) {
+    for (size_t c = 0; c < options.tile_captions()[r].size(); ++c) {
+      const std::string& caption = options.tile_captions()[r][c];
+      if (caption.empty()) continue;
+      const cv::Rect cell = layout.cell(static_cast<int>(r), static_cast<int>(c));
+      draw_lines(canvas, {caption}, cell.x + cell.width / 2, 0, cell.y + cell.height, scale, text_color);
+    }
   }
   return canvas;
 }

@@ -166,6 +166,36 @@ TEST_CASE("A rendered grid has the documented size and each tile fills its cell"
   }
 }
 
+TEST_CASE("Tile captions add one text band below every row and are drawn under their tile", "[visualization][grid]") {
+  const std::vector<std::vector<at::Tensor>> tiles = {{solid(255, 0, 0, 8), solid(0, 255, 0, 8)},
+                                                      {solid(0, 0, 255, 8), solid(0, 0, 0, 8)}};
+  const auto plain = vis::GridOptions().tile_size(64).padding(4);  // wide enough for "p=0.99"
+  auto captioned = plain;
+  captioned.tile_captions({{"p=0.99", ""}, {"", "7"}});
+  const vis::GridLayout without = vis::grid_layout(2, 2, plain);
+  const vis::GridLayout with = vis::grid_layout(2, 2, captioned);
+  REQUIRE(with.caption_height > 0);
+  CHECK(without.caption_height == 0);
+  CHECK(with.height == without.height + 2 * with.caption_height);
+  CHECK(with.width == without.width);
+  CHECK(with.cell(1, 1).y == without.cell(1, 1).y + with.caption_height);
+  const cv::Mat grid = vis::render_grid(tiles, captioned);
+  REQUIRE(grid.rows == with.height);
+  // Text pixels (not background) in the band under tile (0, 0) and (1, 1), none under (0, 1).
+  auto ink_below = [&](int r, int c) {
+    const cv::Rect cell = with.cell(r, c);
+    cv::Mat band = grid(cv::Rect(cell.x, cell.y + cell.height, cell.width, with.caption_height));
+    cv::Mat gray;
+    cv::cvtColor(band, gray, cv::COLOR_RGB2GRAY);
+    return cv::countNonZero(gray < 200);
+  };
+  CHECK(ink_below(0, 0) > 0);
+  CHECK(ink_below(1, 1) > 0);
+  CHECK(ink_below(0, 1) == 0);
+  CHECK_THROWS_WITH(vis::render_grid(tiles, vis::GridOptions().tile_captions({{"a", "b", "c"}})),
+                    Catch::Matchers::Contains("3 tile captions in row 0 for 2 columns"));
+}
+
 TEST_CASE("Grid tiles are upscaled with nearest neighbour into whole blocks", "[visualization][grid]") {
   // A 2 x 2 gray checkerboard scaled to 8 px: four 4 x 4 blocks.
   const at::Tensor checker = at::tensor({0.0f, 1.0f, 1.0f, 0.0f}).view({1, 2, 2});

@@ -31,6 +31,10 @@ struct GridOptions {
   TORCH_ARG(std::vector<std::string>, column_titles) = {};
   /// Labels left of the rows (at most one per row); '\n' breaks a line. Default: none.
   TORCH_ARG(std::vector<std::string>, row_labels) = {};
+  /// Captions below the tiles: captions[r][c] goes under tile (r, c), centred, one line (rows and
+  /// entries may be missing or empty). Any caption adds a band of one text line below every row.
+  /// Default: none.
+  TORCH_ARG(std::vector<std::vector<std::string>>, tile_captions) = {};
   /// cv::FONT_HERSHEY_SIMPLEX scale of the text. Default: 0.45 (about 10 px capitals).
   TORCH_ARG(double, font_scale) = 0.45;
   /// Background colour, RGB. Default: white.
@@ -49,9 +53,10 @@ struct GridLayout {
   int columns = 0;
   int tile_size = 0;
   int padding = 0;
+  int caption_height = 0;  ///< Height of the caption band below each row (0 without captions).
 
   /// The cell of tile (row, column): x = label_width + padding + column * (tile_size + padding),
-  /// y = title_height + padding + row * (tile_size + padding), tile_size x tile_size.
+  /// y = title_height + padding + row * (tile_size + caption_height + padding), tile_size x tile_size.
   cv::Rect cell(int row, int column) const;
 };
 
