@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: fetches the data it lacks, builds the gallery example in Release and writes the
-# explanation gallery of the shipped, trained models.
+# explanation gallery of the shipped, trained models, then the activation-maximization figure.
 #
 # Usage: scripts/gallery.sh [OUT_DIR]    (default: gallery)
 set -euo pipefail
@@ -14,5 +14,7 @@ bash scripts/fetch_data.sh
 # One BLAS thread: OpenBLAS's pool otherwise fights LibTorch's OpenMP threads (README, "BLAS threads").
 export OPENBLAS_NUM_THREADS=1
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
-cmake --build "$build_dir" -j "$jobs" --target nni_gallery
+cmake --build "$build_dir" -j "$jobs" --target nni_gallery nni_activation_maximization
 "$build_dir/examples/03_gallery/nni_gallery" --out "$out_dir"
+echo
+"$build_dir/examples/05_activation_maximization/nni_activation_maximization" --out "$out_dir"
