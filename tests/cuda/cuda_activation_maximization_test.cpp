@@ -1,0 +1,94 @@
+// Activation maximization on CUDA: results on the model's device, the CPU's result within 1e-3
+// (SGD keeps TF32 differences small), seeded noise and code space on the device, the model
+// unchanged. Part of cuda_tests, whose main skips everything without a CUDA device (exit 77).
+#include "support/catch_torch.h"
+
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "nn_interpretability/activation_maximization.h"
+#include "support/all_close.h"
+#include "support/model_snapshot.h"
+
+namespace nni = nn_interpretability;
+using nni_test::AllClose;
+using nni_test::ModelSnapshot;
+
+namespace {
+
+// The models of tests/am/: [N, 1, 8, 8] -> 10 classes; layer "3" is a ReLU [N, 6, 6, 6].
+torch::nn::Sequential tiny_cnn(uint64_t seed = 0) {
+  torch::manual_seed(seed);
+  torch::nn::Sequential net(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 4, 3).padding(1)), torch::nn::ReLU(),
+                            torch::nn::Conv2d(4, 6, 3), torch::nn::ReLU(), torch::nn::Flatten(),
+                            torch::nn::Linear(216, 10));
+  {
+    torch::NoGradGuard no_grad;
+    net->ptr(5)->as<torch::nn::Linear>()->weight.mul_(20.0);
+  }
+  net->eval();
+  return net;
+}
+
+// Codes [N, 4] -> images [N, 1, 8, 8] in [0, 1].
+torch::nn::Sequential tiny_generator() {
+  torch::manual_seed(2);
+  torch::nn::Sequential net(torch::nn::Linear(4, 64), torch::nn::Sigmoid(),
+                            torch::nn::Unflatten(torch::nn::UnflattenOptions(1, {1, 8, 8})));
+  net->eval();
+  return net;
+}
+
+}  // namespace
+
+TEST_CASE("On CUDA, everything follows the model's device and matches the CPU", "[am][cuda]") {
+  const torch::Device cuda(torch::kCUDA);
+  auto cpu_net = tiny_cnn();
+  auto cuda_net = tiny_cnn();
+  cuda_net->to(cuda);
+  const ModelSnapshot before = ModelSnapshot::of(*cuda_net);
+  torch::manual_seed(12);
+  torch::Tensor start = torch::rand({4, 1, 8, 8});
+  // SGD: the update is linear in the gradient, so the small differences between the devices' kernels
+  // (TF32 convolutions on recent GPUs) stay small; Adam would turn tiny gradients into ±lr steps.
+  auto options = nni::ActivationMaximizationOptions()
+                     .optimizer(nni::AmOptimizer::kSgd)
+                     .learning_rate(0.01)
+                     .iterations(15)
+                     .tv_weight(0.05)
+                     .l2_weight(0.01)
+                     .blur_sigma(0.5)
+                     .blur_every(5)
+                     .jitter(1)
+                     .seed(5);
+  auto objective = nni::Objective::class_log_softmax(torch::arange(4)) + 0.1 * nni::Objective::channel("3", 1);
+  auto on_cpu = nni::ActivationMaximization(cpu_net, nni::ActivationMaximizationOptions(options).start_image(start)
+                                                         .l2_reference(torch::full({1, 8, 8}, 0.5)))
+                    .maximize(objective);
+  auto on_cuda = nni::ActivationMaximization(cuda_net, nni::ActivationMaximizationOptions(options).start_image(start.to(cuda))
+                                                           .l2_reference(torch::full({1, 8, 8}, 0.5)))
+                     .maximize(objective);
+  CHECK(on_cuda.images.device().is_cuda());
+  CHECK(on_cuda.objective.device().is_cuda());
+  CHECK(on_cuda.probabilities.device().is_cuda());
+  CHECK_THAT(on_cuda.images.cpu(), AllClose(on_cpu.images, 1e-3, 1e-3));
+  CHECK_FALSE(on_cuda.images.cpu().equal(start));
+  auto stopped = nni::ActivationMaximization(cuda_net, nni::ActivationMaximizationOptions(options).stop_probability(1e-12))
+                     .maximize(objective, {4, 1, 8, 8});
+  CHECK(stopped.iterations_run == 0);
+  CHECK(stopped.stop_iteration == std::vector<int64_t>{0, 0, 0, 0});
+  CHECK(ModelSnapshot::of(*cuda_net).difference(before).empty());
+
+  // Seeded noise start on the device, code space with a generator on the device.
+  auto generator = tiny_generator();
+  generator->to(cuda);
+  auto code_options = nni::ActivationMaximizationOptions().generator(nni::Model(generator)).latent_shape({4}).iterations(5).seed(3);
+  auto first = nni::ActivationMaximization(cuda_net, code_options).maximize(nni::Objective::class_logit(2), 3);
+  auto second = nni::ActivationMaximization(cuda_net, code_options).maximize(nni::Objective::class_logit(2), 3);
+  CHECK(first.codes.device().is_cuda());
+  CHECK(first.images.device().is_cuda());
+  CHECK(first.codes.equal(second.codes));
+  CHECK(first.images.min().item<float>() >= 0.0f);
+  CHECK(first.images.max().item<float>() <= 1.0f);
+}
