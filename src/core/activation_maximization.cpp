@@ -1,5 +1,7 @@
 #include "nn_interpretability/activation_maximization.h"
 
+#include "nn_interpretability/detail/buffer_restorer.h"
+
 #include <cmath>
 #include <mutex>
 #include <sstream>
@@ -32,30 +34,10 @@ at::Generator make_device_generator(uint64_t seed, const at::Device& device) {
   return generator;
 }
 
-// A generator in train mode updates its buffers (BatchNorm running statistics) on every forward
-// pass; they are put back as Model::forward does for the classifier.
-class BufferRestorer {
- public:
-  explicit BufferRestorer(const detail::ModelBackend& backend) {
-    if (!backend.is_training()) return;
-    buffers_ = backend.buffers();
-    for (const auto& buffer : buffers_) saved_.push_back(buffer.detach().clone());
-  }
-  ~BufferRestorer() {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < buffers_.size(); ++i) buffers_[i].variable_data().copy_(saved_[i]);
-  }
-  BufferRestorer(const BufferRestorer&) = delete;
-  BufferRestorer& operator=(const BufferRestorer&) = delete;
-
- private:
-  std::vector<torch::Tensor> buffers_, saved_;
-};
-
 // x = G(z), checked: one image per code.
 torch::Tensor generate(const Model& generator, const torch::Tensor& codes) {
   detail::ModelBackend& backend = generator.backend();
-  BufferRestorer restore(backend);
+  detail::BufferRestorer restore(backend);  // a generator in train mode updates its buffers
   torch::Tensor images;
   try {
     images = backend.forward(codes);

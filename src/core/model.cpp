@@ -1,6 +1,7 @@
 #include "nn_interpretability/model.h"
 
 #include <cmath>
+#include "nn_interpretability/detail/buffer_restorer.h"
 #include "nn_interpretability/detail/checks.h"
 
 #include <c10/util/Exception.h>
@@ -71,32 +72,6 @@ void Model::check_input(const torch::Tensor& input, const char* method) const {
 }
 
 namespace detail {
-
-namespace {
-
-// A forward pass in train mode updates buffers such as BatchNorm's running statistics. Methods
-// explain in the mode the user chose but must not change the model, so the buffers are put back.
-class BufferRestorer {
- public:
-  explicit BufferRestorer(const ModelBackend& backend) {
-    if (!backend.is_training()) return;
-    buffers_ = backend.buffers();
-    for (const auto& buffer : buffers_) saved_.push_back(buffer.detach().clone());
-  }
-  ~BufferRestorer() {
-    torch::NoGradGuard no_grad;
-    // variable_data(): the same storage under a new version counter, so autograd, which saved some
-    // buffers for the backward pass still to come, does not see an in-place change.
-    for (size_t i = 0; i < buffers_.size(); ++i) buffers_[i].variable_data().copy_(saved_[i]);
-  }
-  BufferRestorer(const BufferRestorer&) = delete;
-  BufferRestorer& operator=(const BufferRestorer&) = delete;
-
- private:
-  std::vector<torch::Tensor> buffers_, saved_;
-};
-
-}  // namespace
 
 torch::Tensor checked_forward(const ModelBackend& backend, const torch::Tensor& input,
                               const std::function<torch::Tensor()>& forward) {

@@ -21,22 +21,8 @@ using nni_test::ModelSnapshot;
 
 namespace {
 
-/// [N, 1, 8, 8] -> 10 classes (class weights scaled up ×20). Layers: "0" conv 1→4, "1" ReLU [N,4,8,8], "2" conv 4→6, "3" ReLU
-/// [N,6,6,6], "4" flatten, "5" linear 216→10.
-torch::nn::Sequential tiny_cnn(uint64_t seed = 0) {
-  torch::manual_seed(seed);
-  torch::nn::Sequential net(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 4, 3).padding(1)), torch::nn::ReLU(),
-                            torch::nn::Conv2d(4, 6, 3), torch::nn::ReLU(), torch::nn::Flatten(),
-                            torch::nn::Linear(216, 10));
-  {
-    // Larger class weights than the default initialization, so that images in [0, 1] can reach
-    // confident predictions (a trained classifier's range of scores).
-    torch::NoGradGuard no_grad;
-    net->ptr(5)->as<torch::nn::Linear>()->weight.mul_(20.0);
-  }
-  net->eval();
-  return net;
-}
+using nni_test::ten_class_cnn_8x8;
+using nni_test::tiny_generator_8x8;
 
 /// A smooth double-precision model for finite differences: "0" conv, "1" Tanh [N,2,4,4], "2" flatten,
 /// "3" linear 32→3.
@@ -45,15 +31,6 @@ torch::nn::Sequential smooth_double_cnn() {
   torch::nn::Sequential net(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 2, 3).padding(1)), torch::nn::Tanh(),
                             torch::nn::Flatten(), torch::nn::Linear(32, 3));
   net->to(torch::kDouble);
-  net->eval();
-  return net;
-}
-
-/// A tiny generator: codes [N, 4] -> images [N, 1, 8, 8] in [0, 1] (Sigmoid output).
-torch::nn::Sequential tiny_generator() {
-  torch::manual_seed(2);
-  torch::nn::Sequential net(torch::nn::Linear(4, 64), torch::nn::Sigmoid(),
-                            torch::nn::Unflatten(torch::nn::UnflattenOptions(1, {1, 8, 8})));
   net->eval();
   return net;
 }
@@ -191,7 +168,7 @@ TEST_CASE("Blur keeps constant images, jitter is a seeded roll, clip clamps", "[
 // ------------------------------------------------------------------------------------------ ascent
 
 TEST_CASE("A few iterations raise the target score", "[am][ascent]") {
-  auto net = tiny_cnn();
+  auto net = ten_class_cnn_8x8();
   nni::ActivationMaximization am(net, nni::activation_maximization_presets::naive().iterations(10));
   torch::Tensor classes = torch::full({2}, 4, torch::kLong);
   auto result = am.maximize(nni::Objective::class_logit(4), {2, 1, 8, 8});
@@ -206,7 +183,7 @@ TEST_CASE("A few iterations raise the target score", "[am][ascent]") {
 }
 
 TEST_CASE("All ten classes optimized in one batch each raise their own class", "[am][ascent]") {
-  auto net = tiny_cnn();
+  auto net = ten_class_cnn_8x8();
   const torch::Tensor classes = torch::arange(10);
   std::vector<int64_t> reports;
   auto options = nni::ActivationMaximizationOptions().iterations(30).learning_rate(0.05).seed(1).progress_every(10).progress(
@@ -235,7 +212,7 @@ TEST_CASE("All ten classes optimized in one batch each raise their own class", "
 }
 
 TEST_CASE("stop_probability freezes rows and ends the run when every row stopped", "[am][ascent]") {
-  auto net = tiny_cnn();
+  auto net = ten_class_cnn_8x8();
   const torch::Tensor classes = torch::arange(4);
   SECTION("a threshold reached at the start stops every row at step 0 and leaves the images as they start") {
     torch::manual_seed(6);
@@ -279,7 +256,7 @@ TEST_CASE("stop_probability freezes rows and ends the run when every row stopped
 }
 
 TEST_CASE("Seeded runs are bit-identical and leave the global generator alone", "[am][ascent]") {
-  auto net = tiny_cnn();
+  auto net = ten_class_cnn_8x8();
   auto objective = nni::Objective::class_logit(torch::arange(3)) + 0.1 * nni::Objective::channel("3", 2);
   auto options = nni::activation_maximization_presets::regularized().iterations(12).seed(9);
   torch::manual_seed(123);
@@ -298,7 +275,7 @@ TEST_CASE("Seeded runs are bit-identical and leave the global generator alone", 
 }
 
 TEST_CASE("SGD with momentum also raises the target score", "[am][ascent]") {
-  auto net = tiny_cnn();
+  auto net = ten_class_cnn_8x8();
   nni::ActivationMaximization am(
       net, nni::ActivationMaximizationOptions().optimizer(nni::AmOptimizer::kSgd).momentum(0.5).learning_rate(0.01).iterations(10).start(nni::AmStart::kZeros));
   auto result = am.maximize(nni::Objective::class_logit(7), {1, 1, 8, 8});
@@ -309,8 +286,8 @@ TEST_CASE("SGD with momentum also raises the target score", "[am][ascent]") {
 // ------------------------------------------------------------------------------ code space, prior
 
 TEST_CASE("Code space optimizes the code, and a Sigmoid generator keeps images within 0..1", "[am][generator]") {
-  auto net = tiny_cnn();
-  auto generator = tiny_generator();
+  auto net = ten_class_cnn_8x8();
+  auto generator = tiny_generator_8x8();
   auto options = nni::ActivationMaximizationOptions()
                      .generator(nni::Model(generator))
                      .latent_shape({4})
@@ -343,7 +320,7 @@ TEST_CASE("Code space optimizes the code, and a Sigmoid generator keeps images w
 }
 
 TEST_CASE("The energy prior lowers the final energy", "[am][prior]") {
-  auto net = tiny_cnn();
+  auto net = ten_class_cnn_8x8();
   // F(x) = Σ (x − 0.2)² per row
   nni::EnergyFunction energy = [](const torch::Tensor& x) { return (x - 0.2).square().flatten(1).sum(1); };
   auto options = nni::ActivationMaximizationOptions().iterations(30).seed(3).energy(energy);
@@ -358,8 +335,8 @@ TEST_CASE("The energy prior lowers the final energy", "[am][prior]") {
 // ------------------------------------------------------------------------------------ invariance
 
 TEST_CASE("The classifier and the generator are left unchanged, also after an error", "[am][invariance]") {
-  auto net = tiny_cnn();
-  auto generator = tiny_generator();
+  auto net = ten_class_cnn_8x8();
+  auto generator = tiny_generator_8x8();
   net->ptr(0)->as<torch::nn::Conv2d>()->bias.set_requires_grad(false);
   const ModelSnapshot net_before = ModelSnapshot::of(*net);
   const ModelSnapshot generator_before = ModelSnapshot::of(*generator);
@@ -417,7 +394,7 @@ TEST_CASE("A model in train mode is run in train mode and its buffers are restor
 // ------------------------------------------------------------------------------------------ errors
 
 TEST_CASE("Bad inputs give clear errors", "[am][errors]") {
-  auto net = tiny_cnn();
+  auto net = ten_class_cnn_8x8();
   nni::ActivationMaximization am(net, nni::ActivationMaximizationOptions().iterations(2));
   const auto logit = nni::Objective::class_logit(0);
   CHECK_THROWS_WITH(am.maximize(nni::Objective::class_logit(10), {2, 1, 8, 8}),
@@ -480,7 +457,7 @@ TEST_CASE("Bad inputs give clear errors", "[am][errors]") {
 }
 
 TEST_CASE("Presets: the original project's setting uses the class mean", "[am][presets]") {
-  auto net = tiny_cnn();
+  auto net = ten_class_cnn_8x8();
   torch::Tensor mean = torch::full({1, 8, 8}, 0.3);
   auto options = nni::activation_maximization_presets::by_name("original", mean);
   CHECK(options.learning_rate() == 5e-3);

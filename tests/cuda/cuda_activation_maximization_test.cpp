@@ -10,42 +10,19 @@
 #include "nn_interpretability/activation_maximization.h"
 #include "support/all_close.h"
 #include "support/model_snapshot.h"
+#include "support/tiny_models.h"
 
 namespace nni = nn_interpretability;
 using nni_test::AllClose;
 using nni_test::ModelSnapshot;
 
-namespace {
-
-// The models of tests/am/: [N, 1, 8, 8] -> 10 classes; layer "3" is a ReLU [N, 6, 6, 6].
-torch::nn::Sequential tiny_cnn(uint64_t seed = 0) {
-  torch::manual_seed(seed);
-  torch::nn::Sequential net(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 4, 3).padding(1)), torch::nn::ReLU(),
-                            torch::nn::Conv2d(4, 6, 3), torch::nn::ReLU(), torch::nn::Flatten(),
-                            torch::nn::Linear(216, 10));
-  {
-    torch::NoGradGuard no_grad;
-    net->ptr(5)->as<torch::nn::Linear>()->weight.mul_(20.0);
-  }
-  net->eval();
-  return net;
-}
-
-// Codes [N, 4] -> images [N, 1, 8, 8] in [0, 1].
-torch::nn::Sequential tiny_generator() {
-  torch::manual_seed(2);
-  torch::nn::Sequential net(torch::nn::Linear(4, 64), torch::nn::Sigmoid(),
-                            torch::nn::Unflatten(torch::nn::UnflattenOptions(1, {1, 8, 8})));
-  net->eval();
-  return net;
-}
-
-}  // namespace
+using nni_test::ten_class_cnn_8x8;
+using nni_test::tiny_generator_8x8;
 
 TEST_CASE("On CUDA, everything follows the model's device and matches the CPU", "[am][cuda]") {
   const torch::Device cuda(torch::kCUDA);
-  auto cpu_net = tiny_cnn();
-  auto cuda_net = tiny_cnn();
+  auto cpu_net = ten_class_cnn_8x8();
+  auto cuda_net = ten_class_cnn_8x8();
   cuda_net->to(cuda);
   const ModelSnapshot before = ModelSnapshot::of(*cuda_net);
   torch::manual_seed(12);
@@ -81,7 +58,7 @@ TEST_CASE("On CUDA, everything follows the model's device and matches the CPU", 
   CHECK(ModelSnapshot::of(*cuda_net).difference(before).empty());
 
   // Seeded noise start on the device, code space with a generator on the device.
-  auto generator = tiny_generator();
+  auto generator = tiny_generator_8x8();
   generator->to(cuda);
   auto code_options = nni::ActivationMaximizationOptions().generator(nni::Model(generator)).latent_shape({4}).iterations(5).seed(3);
   auto first = nni::ActivationMaximization(cuda_net, code_options).maximize(nni::Objective::class_logit(2), 3);

@@ -61,4 +61,29 @@ TORCH_MODULE(SmallCnn);
 /// gradients from a zero baseline are exactly x².
 inline torch::Tensor sum_of_squares(const torch::Tensor& x) { return x.square().flatten(1).sum(1, true); }
 
+/// [N, 1, 8, 8] -> 10 classes, class weights scaled ×20 so that images in [0, 1] can reach confident
+/// predictions. Layers: "0" conv 1→4, "1" ReLU [N,4,8,8], "2" conv 4→6, "3" ReLU [N,6,6,6],
+/// "4" flatten, "5" linear 216→10. Used by the activation-maximization tests.
+inline torch::nn::Sequential ten_class_cnn_8x8(uint64_t seed = 0) {
+  torch::manual_seed(seed);
+  torch::nn::Sequential net(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 4, 3).padding(1)), torch::nn::ReLU(),
+                            torch::nn::Conv2d(4, 6, 3), torch::nn::ReLU(), torch::nn::Flatten(),
+                            torch::nn::Linear(216, 10));
+  {
+    torch::NoGradGuard no_grad;
+    net->ptr(5)->as<torch::nn::Linear>()->weight.mul_(20.0);
+  }
+  net->eval();
+  return net;
+}
+
+/// A tiny generator: codes [N, 4] -> images [N, 1, 8, 8] in [0, 1] (Sigmoid output).
+inline torch::nn::Sequential tiny_generator_8x8() {
+  torch::manual_seed(2);
+  torch::nn::Sequential net(torch::nn::Linear(4, 64), torch::nn::Sigmoid(),
+                            torch::nn::Unflatten(torch::nn::UnflattenOptions(1, {1, 8, 8})));
+  net->eval();
+  return net;
+}
+
 }  // namespace nni_test
