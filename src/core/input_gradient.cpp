@@ -4,6 +4,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "nn_interpretability/detail/input_gradient.h"
+#include "nn_interpretability/detail/result_checks.h"
 
 namespace nn_interpretability {
 namespace detail {
@@ -24,7 +25,14 @@ InputGradient input_gradient(const Model& model, const torch::Tensor& input, con
   // computed for them and nothing accumulates in their .grad.
   auto gradients = torch::autograd::grad({scores}, {leaf}, {at::ones_like(scores)}, /*retain_graph=*/false,
                                          /*create_graph=*/false, /*allow_unused=*/true);
-  torch::Tensor gradient = gradients[0].defined() ? gradients[0] : at::zeros_like(input);
+  // No gradient at all means no autograd path from the input to the scores: the scores may still
+  // require grad through parameters after the input was cut off (a detached or NoGradGuard backbone
+  // under a trainable head). A map of zeros would be a silent wrong answer.
+  TORCH_CHECK_VALUE(gradients[0].defined(), method,
+                    ": the target's scores do not depend on the input through autograd (does the forward detach "
+                    "it or run under NoGradGuard?); no gradient reaches the input");
+  const torch::Tensor& gradient = gradients[0];
+  check_finite_result(gradient, method, "the gradient");
   return {gradient, output.detach()};
 }
 

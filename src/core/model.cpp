@@ -82,6 +82,11 @@ torch::Tensor checked_forward(const ModelBackend& backend, const torch::Tensor& 
   } catch (const c10::Error& error) {
     TORCH_CHECK_VALUE(false, "the ", backend.describe(), " failed on an input of shape ", input.sizes(),
                       " and dtype ", input.scalar_type(), ": ", error.what_without_backtrace());
+  } catch (const std::exception& error) {
+    // TorchScript's interpreter reports runtime errors as torch::jit::JITException, a
+    // std::runtime_error: they, too, must name the input's shape and dtype.
+    TORCH_CHECK_VALUE(false, "the ", backend.describe(), " failed on an input of shape ", input.sizes(),
+                      " and dtype ", input.scalar_type(), ": ", error.what());
   }
   TORCH_CHECK_VALUE(output.defined(), "the ", backend.describe(), " returned an undefined tensor");
   TORCH_CHECK_VALUE(output.dim() == 2, "the ", backend.describe(),
@@ -89,6 +94,23 @@ torch::Tensor checked_forward(const ModelBackend& backend, const torch::Tensor& 
   TORCH_CHECK_VALUE(output.size(0) == input.size(0), "the ", backend.describe(), " returned ", output.size(0),
                     " rows for a batch of ", input.size(0));
   TORCH_CHECK_VALUE(output.size(1) > 0, "the ", backend.describe(), " returned zero classes");
+  // NaN or Inf scores would turn into maps that look finite (gradients of NaN are often 0) or are all
+  // NaN (Score-CAM). One reduction and one sync on the fast path, as in check_batch: a finite sum
+  // means no NaN or Inf; a sum that overflows falls through to the exact per-row check.
+  if (output.is_floating_point() && !std::isfinite(output.detach().sum().item<double>())) {
+    const torch::Tensor bad_rows = output.detach().isfinite().logical_not().any(1).nonzero().flatten().cpu();
+    if (bad_rows.numel() > 0) {
+      std::string rows;
+      for (int64_t i = 0; i < std::min<int64_t>(bad_rows.numel(), 10); ++i)
+        rows += (i ? ", " : "") + std::to_string(bad_rows[i].item<int64_t>());
+      if (bad_rows.numel() > 10) rows += ", ... (" + std::to_string(bad_rows.numel()) + " rows)";
+      TORCH_CHECK_VALUE(false, "the ", backend.describe(), " returned NaN or Inf scores in row",
+                        bad_rows.numel() > 1 ? "s " : " ", rows, " (of ", output.size(0), ") for an input of shape ",
+                        input.sizes(), " and dtype ", input.scalar_type(),
+                        "; the model overflows or divides by zero on these examples, so no explanation of them "
+                        "would mean anything");
+    }
+  }
   return output;
 }
 

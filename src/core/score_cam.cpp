@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 
+#include "nn_interpretability/detail/result_checks.h"
 #include "nn_interpretability/grad_cam.h"
 
 namespace nn_interpretability {
@@ -52,7 +53,9 @@ torch::Tensor ScoreCam::attribute(const torch::Tensor& input, const Target& targ
   }
   torch::Tensor map = (weights.view({batch, channels, 1, 1}) * activation).sum(1, /*keepdim=*/true);
   if (options_.relu()) map = map.clamp_min(0);
-  return detail::finish_cam_map(map, input, options_.upsample(), method);
+  torch::Tensor result = detail::finish_cam_map(map, input, options_.upsample(), method);
+  detail::check_finite_result(result, method, "the map");
+  return result;
 }
 
 }  // namespace nn_interpretability

@@ -10,6 +10,8 @@
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/grad_mode.h>
 
+#include "nn_interpretability/detail/result_checks.h"
+
 
 namespace nn_interpretability {
 namespace {
@@ -26,6 +28,23 @@ c10::optional<at::Generator> make_generator(const c10::optional<uint64_t>& seed,
   }
   generator.set_current_seed(*seed);
   return generator;
+}
+
+void check_noisy_samples(const torch::Tensor& noisy, const torch::Tensor& sigma, const SmoothGradOptions& options) {
+  // A noise level so large that input + noise overflows the dtype: the base method would blame "the
+  // input" for the Inf values, so say here that the noise did it. One reduction on the fast path.
+  if (std::isfinite(noisy.sum().item<double>()) || noisy.isfinite().all().item<bool>()) return;
+  const int64_t bad = noisy.numel() - noisy.isfinite().sum().item<int64_t>();
+  const double largest = sigma.max().item<double>();
+  if (options.stdev()) {
+    TORCH_CHECK_VALUE(false, "SmoothGrad: the noisy samples overflowed (", bad, " of ", noisy.numel(),
+                      " values are Inf or NaN in ", noisy.scalar_type(), "): the noise standard deviation stdev = ",
+                      *options.stdev(), " is too large for the input's dtype; lower the stdev option (nni: --stdev)");
+  }
+  TORCH_CHECK_VALUE(false, "SmoothGrad: the noisy samples overflowed (", bad, " of ", noisy.numel(),
+                    " values are Inf or NaN in ", noisy.scalar_type(), "): noise_level = ", options.noise_level(),
+                    " times an example's max - min gives a noise standard deviation of up to ", largest,
+                    ", too large for the input's dtype; lower the noise_level option (nni: --noise-level)");
 }
 
 }  // namespace
@@ -60,7 +79,9 @@ torch::Tensor SmoothGrad::attribute(const torch::Tensor& input, const Target& ta
   per_example_shape[0] = batch;
   torch::Tensor sigma;
   if (options_.stdev()) {
-    sigma = at::full(per_example_shape, *options_.stdev(), input.options());
+    // Made in double, then converted: a stdev beyond the dtype's range becomes Inf (reported below as
+    // overflowing noise) rather than failing inside at::full.
+    sigma = at::full(per_example_shape, *options_.stdev(), input.options().dtype(at::kDouble)).to(input.scalar_type());
   } else {
     torch::Tensor flat = input.detach().flatten(1);
     sigma = ((flat.amax(1) - flat.amin(1)) * options_.noise_level()).view(per_example_shape);
@@ -78,6 +99,7 @@ torch::Tensor SmoothGrad::attribute(const torch::Tensor& input, const Target& ta
     torch::Tensor noisy = at::randn(noise_shape, generator, input.options());
     noise_shape.erase(noise_shape.begin());
     noisy.mul_(sigma.unsqueeze(0)).add_(input.unsqueeze(0));
+    check_noisy_samples(noisy, sigma, options_);
     torch::Tensor attributions = base_->attribute(noisy.flatten(0, 1), resolved.repeated(batch, count));
     std::vector<int64_t> stacked = attributions.sizes().vec();
     stacked[0] = batch;
@@ -103,8 +125,10 @@ torch::Tensor SmoothGrad::attribute(const torch::Tensor& input, const Target& ta
     }
     seen += count;
   }
-  if (options_.variant() == SmoothGradVariant::kVariance) return squared_deviation.div_(static_cast<double>(seen));
-  return mean;
+  torch::Tensor result =
+      options_.variant() == SmoothGradVariant::kVariance ? squared_deviation.div_(static_cast<double>(seen)) : mean;
+  detail::check_finite_result(result, "SmoothGrad", "the smoothed attributions");
+  return result;
 }
 
 }  // namespace nn_interpretability

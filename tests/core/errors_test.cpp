@@ -1,8 +1,12 @@
 // Bad input gets a clear exception naming the problem, and the model is unchanged afterwards.
 #include "support/catch_torch.h"
+#include <torch/csrc/jit/api/module.h>
 #include <torch/torch.h>
 
+#include <limits>
+
 #include "nn_interpretability/nn_interpretability.h"
+#include "nn_interpretability/torchscript.h"
 #include "support/model_snapshot.h"
 #include "support/tiny_models.h"
 
@@ -138,4 +142,180 @@ TEST_CASE("An exception thrown mid-call leaves the model and grad mode unchanged
     CHECK(!torch::GradMode::is_enabled());
   }
   CHECK(before.difference(nni_test::ModelSnapshot::of(*model)) == "");
+}
+
+// ----------------------------------------------------------------------------- no silent wrong answers
+
+namespace {
+
+// A backbone cut off from autograd (under NoGradGuard, or detached) with a trainable head: the
+// scores require grad through the head's parameters, but no gradient reaches the input.
+struct CutBackboneImpl : torch::nn::Module {
+  explicit CutBackboneImpl(bool use_guard) : use_guard(use_guard) {
+    backbone = register_module("backbone", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 2, 3).padding(1)));
+    head = register_module("head", torch::nn::Linear(2 * 8 * 8, 3));
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor features;
+    if (use_guard) {
+      torch::NoGradGuard no_grad;
+      features = torch::relu(backbone->forward(x));
+    } else {
+      features = torch::relu(backbone->forward(x)).detach();
+    }
+    return head->forward(features.flatten(1));
+  }
+  bool use_guard;
+  torch::nn::Conv2d backbone{nullptr};
+  torch::nn::Linear head{nullptr};
+};
+TORCH_MODULE(CutBackbone);
+
+// The gradient methods (everything built on the input gradient), by name.
+std::vector<std::shared_ptr<nni::Attribution>> gradient_methods(const nni::Model& model) {
+  return {std::make_shared<nni::VanillaGradient>(model),
+          std::make_shared<nni::SaliencyMap>(model),
+          std::make_shared<nni::InputXGradient>(model),
+          std::make_shared<nni::GuidedBackprop>(model),
+          std::make_shared<nni::Deconvolution>(model),
+          std::make_shared<nni::IntegratedGradients>(model, nni::IntegratedGradientsOptions().steps(3)),
+          std::make_shared<nni::SmoothGrad>(nni::VanillaGradient(model), nni::SmoothGradOptions().samples(2).seed(1))};
+}
+
+// The class name each method puts in front of its messages.
+std::string class_name(const nni::Attribution& method) {
+  const std::string name = method.name();
+  if (name == "vanilla_gradient") return "VanillaGradient";
+  if (name == "saliency") return "SaliencyMap";
+  if (name == "input_x_gradient") return "InputXGradient";
+  if (name == "guided_backprop") return "GuidedBackprop";
+  if (name == "deconvolution") return "Deconvolution";
+  if (name == "integrated_gradients") return "IntegratedGradients";
+  return "VanillaGradient";  // SmoothGrad's base reports it
+}
+
+}  // namespace
+
+TEST_CASE("Gradient methods refuse scores that reach the input through no autograd path, not return zeros",
+          "[errors][silent]") {
+  const torch::Tensor input = torch::rand({2, 1, 8, 8});
+  auto check_all = [&](const nni::Model& model, const std::string& what) {
+    for (const auto& method : gradient_methods(model)) {
+      INFO(what << ": " << method->name());
+      CHECK_THROWS_AS(method->attribute(input), c10::ValueError);
+      CHECK_THROWS_WITH(method->attribute(input),
+                        Contains(class_name(*method) + ": the target's scores do not depend on the input through "
+                                                       "autograd (does the forward detach it or run under "
+                                                       "NoGradGuard?)"));
+    }
+  };
+  SECTION("a C++ module whose backbone runs under NoGradGuard") {
+    CutBackbone model(true);
+    model->eval();
+    check_all(model, "NoGradGuard");
+  }
+  SECTION("a C++ module whose forward detaches the features") {
+    CutBackbone model(false);
+    model->eval();
+    check_all(model, "detach");
+  }
+  SECTION("a TorchScript module that detaches its input") {
+    torch::jit::Module module("DetachedBackbone");
+    torch::manual_seed(3);
+    module.register_parameter("weight", torch::randn({3, 64}).requires_grad_(true), false);  // as exported
+    module.define(R"JIT(
+def forward(self, x):
+    features = torch.relu(x.flatten(1)).detach()
+    return torch.matmul(features, self.weight.t())
+)JIT");
+    module.eval();
+    check_all(nni::Model(module), "TorchScript");
+  }
+  SECTION("a model that does reach the input still works, even where the gradient is zero") {
+    nni::Model zero_gradient([](const torch::Tensor& x) { return torch::zeros({x.size(0), 3}) + 0 * x.flatten(1).narrow(1, 0, 3); });
+    CHECK(nni::VanillaGradient(zero_gradient).attribute(input, 0).abs().sum().item<double>() == 0);
+  }
+}
+
+TEST_CASE("A model returning NaN or Inf scores is refused, naming the rows", "[errors][silent]") {
+  // Scores NaN (or Inf) in the rows whose first input value is above 0.5: rows 0 and 3 of 4.
+  auto scores_of = [](double bad_value) {
+    return nni::Model([bad_value](const torch::Tensor& x) {
+      const torch::Tensor flat = x.flatten(1);
+      const torch::Tensor scores = flat.narrow(1, 0, 3) * 2;
+      const torch::Tensor bad = flat.narrow(1, 0, 1) > 0.5;
+      return torch::where(bad, torch::full_like(scores, bad_value), scores);
+    });
+  };
+  torch::Tensor input = torch::full({4, 1, 2, 2}, 0.25);
+  input[0][0][0][0] = 0.75;
+  input[3][0][0][0] = 0.75;
+  const nni::Model nan_model = scores_of(std::numeric_limits<double>::quiet_NaN());
+  for (const auto& method : gradient_methods(nan_model)) {
+    INFO(method->name());
+    CHECK_THROWS_AS(method->attribute(input, 0), c10::ValueError);
+    CHECK_THROWS_WITH(method->attribute(input, 0),
+                      Contains("the forward function returned NaN or Inf scores in rows 0, 3 (of 4) for an input of "
+                               "shape [4, 1, 2, 2]"));
+  }
+  torch::Tensor one_bad = torch::full({4, 1, 2, 2}, 0.25);
+  one_bad[2][0][1][1] = 0.75;  // not the first value: finite
+  one_bad[1][0][0][0] = 0.75;
+  CHECK_THROWS_WITH(nni::VanillaGradient(scores_of(std::numeric_limits<double>::infinity())).attribute(one_bad, 0),
+                    Contains("returned NaN or Inf scores in row 1 (of 4)"));
+  // Score-CAM used to return an all-NaN map for such a model.
+  torch::nn::Sequential cnn(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 2, 1)), torch::nn::ReLU(),
+                            torch::nn::Flatten(), torch::nn::Linear(8, 3),
+                            torch::nn::Functional([](const torch::Tensor& s) { return s * std::numeric_limits<float>::quiet_NaN(); }));
+  cnn->eval();
+  CHECK_THROWS_WITH(nni::ScoreCam(cnn, nni::ScoreCamOptions("1")).attribute(input),
+                    Contains("returned NaN or Inf scores in rows 0, 1, 2, 3 (of 4)"));
+}
+
+TEST_CASE("Score-CAM, integrated gradients and SmoothGrad never return NaN or Inf silently", "[errors][silent]") {
+  SECTION("a gradient that is infinite where the model's output is finite (sqrt at 0)") {
+    nni::Model sqrt_model([](const torch::Tensor& x) { return x.flatten(1).sqrt().sum(1, true).repeat({1, 2}); });
+    const torch::Tensor input = torch::cat({torch::zeros({1, 1, 2, 2}), torch::rand({1, 1, 2, 2}) + 0.5});
+    CHECK_THROWS_WITH(nni::IntegratedGradients(sqrt_model, nni::IntegratedGradientsOptions().steps(4)).attribute(input, 0),
+                      Contains("IntegratedGradients: the gradient contains NaN or Inf") && Contains("in rows 0"));
+    CHECK_THROWS_WITH(nni::VanillaGradient(sqrt_model).attribute(input, 0),
+                      Contains("VanillaGradient: the gradient contains NaN or Inf"));
+  }
+  SECTION("SmoothGrad² of gradients whose squares overflow float32") {
+    nni::Model steep([](const torch::Tensor& x) { return x.flatten(1).narrow(1, 0, 2) * 1e30; });
+    const torch::Tensor input = torch::rand({2, 1, 2, 2}) * 1e-3;
+    nni::SmoothGrad squared(nni::VanillaGradient(steep),
+                            nni::SmoothGradOptions().samples(2).variant(nni::SmoothGradVariant::kSquare).seed(2));
+    CHECK_THROWS_AS(squared.attribute(input, 0), c10::ValueError);
+    CHECK_THROWS_WITH(squared.attribute(input, 0), Contains("SmoothGrad: the smoothed attributions contains NaN or Inf"));
+  }
+  SECTION("a Score-CAM map that overflows although every score is finite") {
+    // Layer "0" outputs about 3e38 per channel; the rest of the model scales it back down.
+    torch::nn::Conv2d conv(torch::nn::Conv2dOptions(1, 4, 1));
+    {
+      torch::NoGradGuard no_grad;
+      conv->weight.fill_(3e38f);
+      conv->bias.zero_();
+    }
+    torch::nn::Sequential cnn(conv, torch::nn::Functional([](const torch::Tensor& a) { return a * 1e-30f; }),
+                              torch::nn::AdaptiveAvgPool2d(1), torch::nn::Flatten(), torch::nn::Linear(4, 1));
+    cnn->eval();
+    torch::manual_seed(5);
+    const torch::Tensor input = torch::rand({2, 1, 4, 4}) * 0.5 + 0.5;
+    CHECK_THROWS_WITH(nni::ScoreCam(cnn, nni::ScoreCamOptions("0").relu(false)).attribute(input, 0),
+                      Contains("ScoreCam: the map contains NaN or Inf"));
+  }
+}
+
+TEST_CASE("SmoothGrad says when its noisy samples overflow, naming the noise option", "[errors][silent]") {
+  auto model = nni_test::linear_model(4, 3);
+  const torch::Tensor input = torch::rand({2, 4});
+  nni::SmoothGrad by_level(nni::VanillaGradient(model), nni::SmoothGradOptions().samples(2).noise_level(1e39).seed(1));
+  CHECK_THROWS_AS(by_level.attribute(input, 0), c10::ValueError);
+  CHECK_THROWS_WITH(by_level.attribute(input, 0),
+                    Contains("SmoothGrad: the noisy samples overflowed") && Contains("noise_level") &&
+                        Contains("--noise-level") && !Contains("the input contains NaN"));
+  nni::SmoothGrad by_stdev(nni::VanillaGradient(model), nni::SmoothGradOptions().samples(2).stdev(1e39).seed(1));
+  CHECK_THROWS_WITH(by_stdev.attribute(input, 0),
+                    Contains("SmoothGrad: the noisy samples overflowed") && Contains("stdev") && Contains("--stdev"));
 }
