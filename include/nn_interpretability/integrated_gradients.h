@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include <torch/arg.h>
@@ -9,6 +10,10 @@
 #include "nn_interpretability/model.h"
 
 namespace nn_interpretability {
+
+namespace detail {
+struct Quadrature;
+}  // namespace detail
 
 /// How the path integral from the baseline to the input is approximated.
 enum class IntegrationRule {
@@ -20,7 +25,7 @@ enum class IntegrationRule {
 };
 
 struct IntegratedGradientsOptions {
-  /// Number of points on the path (gradient evaluations per example).
+  /// Number of points on the path (gradient evaluations per example), 1..IntegratedGradients::kMaxSteps.
   TORCH_ARG(int64_t, steps) = 50;
   /// The quadrature rule.
   TORCH_ARG(IntegrationRule, rule) = IntegrationRule::kGaussLegendre;
@@ -45,6 +50,10 @@ struct IntegratedGradientsResult {
 ///   auto [attributions, delta] = method.attribute_with_delta(images, labels);
 class IntegratedGradients : public Attribution {
  public:
+  /// The most steps allowed (a larger value is refused at construction). The quadrature rule is
+  /// computed once, here; Gauss–Legendre costs O(steps²) (measured on 2 cores: 0.11 s for 20000 steps, 0.6 s for 50000, 2.6 s for kMaxSteps).
+  static constexpr int64_t kMaxSteps = 100000;
+
   explicit IntegratedGradients(Model model, IntegratedGradientsOptions options = {});
 
   torch::Tensor attribute(const torch::Tensor& input, const Target& target = Target()) override;
@@ -59,6 +68,7 @@ class IntegratedGradients : public Attribution {
  private:
   Model model_;
   IntegratedGradientsOptions options_;
+  std::shared_ptr<const detail::Quadrature> quadrature_;  ///< nodes and weights, computed at construction
 };
 
 }  // namespace nn_interpretability

@@ -3,11 +3,16 @@
 #include "support/catch_torch.h"
 #include <torch/torch.h>
 
+#include <cmath>
+#include <vector>
+
+#include "nn_interpretability/detail/quadrature.h"
 #include "nn_interpretability/nn_interpretability.h"
 #include "support/all_close.h"
 #include "support/tiny_models.h"
 
 namespace nni = nn_interpretability;
+using Catch::Matchers::Contains;
 using nni_test::AllClose;
 
 namespace {
@@ -168,4 +173,119 @@ TEST_CASE("SmoothGrad explains the clean input's predicted class for every noisy
   auto options = nni::SmoothGradOptions().samples(8).samples_per_batch(3).seed(5).noise_level(0.5);
   nni::SmoothGrad method(nni::VanillaGradient(model), options);
   CHECK(method.attribute(input).equal(method.attribute(input, predicted)));
+}
+
+// ----------------------------------------------------------------------------- the quadrature rule
+
+namespace {
+
+// The rule as it was computed before it was made fast (Newton's method on P_n for every node in
+// turn): the reference the new computation must reproduce.
+void reference_gauss_legendre_node(int64_t n, int64_t i, double& alpha, double& weight) {
+  const double pi = 3.14159265358979323846;
+  double x = std::cos(pi * (static_cast<double>(i) - 0.25) / (static_cast<double>(n) + 0.5));
+  double derivative = 1.0;
+  for (int iteration = 0; iteration < 100; ++iteration) {
+    double p_previous = 1.0;
+    double p = x;
+    for (int64_t j = 2; j <= n; ++j) {
+      const double p_next = ((2.0 * j - 1.0) * x * p - (j - 1.0) * p_previous) / static_cast<double>(j);
+      p_previous = p;
+      p = p_next;
+    }
+    derivative = static_cast<double>(n) * (x * p - p_previous) / (x * x - 1.0);
+    const double step = p / derivative;
+    x -= step;
+    if (std::abs(step) < 1e-15) break;
+  }
+  alpha = (x + 1.0) / 2.0;
+  weight = 1.0 / ((1.0 - x * x) * derivative * derivative);
+}
+
+// Σ w_k α_k^d, which is ∫₀¹ α^d dα = 1 / (d + 1) when the rule is exact for degree d.
+double integrate_power(const nni::detail::Quadrature& q, int64_t degree) {
+  double sum = 0;
+  for (std::size_t k = 0; k < q.alphas.size(); ++k) sum += q.weights[k] * std::pow(q.alphas[k], static_cast<double>(degree));
+  return sum;
+}
+
+}  // namespace
+
+TEST_CASE("Gauss-Legendre nodes and weights equal the former per-node Newton rule to 1e-12", "[integrated_gradients][quadrature]") {
+  for (int64_t n : {1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 31, 33, 50, 63, 64, 65, 100, 257}) {
+    const nni::detail::Quadrature q = nni::detail::integration_rule(nni::IntegrationRule::kGaussLegendre, n);
+    REQUIRE(q.alphas.size() == static_cast<std::size_t>(n));
+    for (int64_t i = 1; i <= n; ++i) {
+      double alpha = 0, weight = 0;
+      reference_gauss_legendre_node(n, i, alpha, weight);
+      INFO("n = " << n << ", node " << i);
+      CHECK(std::abs(q.alphas[static_cast<std::size_t>(i - 1)] - alpha) <= 1e-12);
+      CHECK(std::abs(q.weights[static_cast<std::size_t>(i - 1)] - weight) <= 1e-12);
+    }
+  }
+}
+
+TEST_CASE("Gauss-Legendre with n points integrates polynomials of degree <= 2n - 1 exactly", "[integrated_gradients][quadrature]") {
+  for (int64_t n : {1, 2, 3, 5, 10, 50, 333}) {
+    const nni::detail::Quadrature q = nni::detail::integration_rule(nni::IntegrationRule::kGaussLegendre, n);
+    for (int64_t degree = 0; degree <= 2 * n - 1; ++degree) {
+      INFO("n = " << n << ", degree " << degree);
+      CHECK(std::abs(integrate_power(q, degree) - 1.0 / static_cast<double>(degree + 1)) <= 1e-13);
+    }
+    // And not one degree more (for small n, where the error is visible): the test has teeth.
+    if (n <= 5) CHECK(std::abs(integrate_power(q, 2 * n) - 1.0 / static_cast<double>(2 * n + 1)) > 1e-6);
+  }
+}
+
+TEST_CASE("A Gauss-Legendre rule of 20000 points is computed and still right", "[integrated_gradients][quadrature]") {
+  const int64_t n = 20000;
+  const nni::detail::Quadrature q = nni::detail::integration_rule(nni::IntegrationRule::kGaussLegendre, n);
+  REQUIRE(q.alphas.size() == static_cast<std::size_t>(n));
+  double total = 0;
+  bool descending = true, inside = true, symmetric = true;
+  for (std::size_t k = 0; k < q.alphas.size(); ++k) {
+    total += q.weights[k];
+    if (k > 0 && !(q.alphas[k] < q.alphas[k - 1])) descending = false;
+    if (!(q.alphas[k] > 0 && q.alphas[k] < 1 && q.weights[k] > 0)) inside = false;
+    const std::size_t mirror = q.alphas.size() - 1 - k;
+    if (std::abs(q.alphas[k] + q.alphas[mirror] - 1) > 1e-15 || q.weights[k] != q.weights[mirror]) symmetric = false;
+  }
+  CHECK(std::abs(total - 1) <= 1e-12);
+  CHECK(descending);
+  CHECK(inside);
+  CHECK(symmetric);
+  for (int64_t degree : {1, 2, 3, 10, 101, 1000}) CHECK(std::abs(integrate_power(q, degree) - 1.0 / (degree + 1)) <= 1e-12);
+  for (int64_t i : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{777}, n / 2, n - 1, n}) {
+    double alpha = 0, weight = 0;
+    reference_gauss_legendre_node(n, i, alpha, weight);
+    INFO("node " << i);
+    CHECK(std::abs(q.alphas[static_cast<std::size_t>(i - 1)] - alpha) <= 1e-12);
+    // Absolute: next to the ends 1 - x² is about 1e-8, so one ulp of x moves a weight by ~1e-8 of
+    // itself, in the former rule as much as in this one.
+    CHECK(std::abs(q.weights[static_cast<std::size_t>(i - 1)] - weight) <= 1e-12);
+    CHECK(std::abs(q.weights[static_cast<std::size_t>(i - 1)] - weight) <= 1e-6 * weight);
+  }
+  // Integrated gradients with that many steps: exact on x² (a 1-pixel model), in one call.
+  const torch::Tensor input = torch::tensor({0.5, -2.0}, torch::kDouble).view({2, 1});
+  nni::Model square([](const torch::Tensor& x) { return x.square().repeat({1, 2}); });
+  const torch::Tensor attributions =
+      nni::IntegratedGradients(square, nni::IntegratedGradientsOptions().steps(n)).attribute(input, 0);
+  CHECK_THAT(attributions, AllClose(input.square(), 1e-12, 1e-12));
+}
+
+TEST_CASE("Integrated gradients refuses more steps than kMaxSteps when it is built", "[integrated_gradients][quadrature]") {
+  auto model = nni_test::linear_model(4, 3);
+  const int64_t too_many = nni::IntegratedGradients::kMaxSteps + 1;
+  CHECK_THROWS_AS(nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().steps(too_many)), c10::ValueError);
+  CHECK_THROWS_WITH(nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().steps(too_many)),
+                    Contains("IntegratedGradients: steps must be at most 100000, got 100001") && Contains("--steps"));
+  // A billion steps used to run forever; now it is an immediate error.
+  CHECK_THROWS_WITH(nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().steps(1000000000)),
+                    Contains("steps must be at most 100000, got 1000000000"));
+  CHECK_THROWS_WITH(nni::detail::integration_rule(nni::IntegrationRule::kRiemannMiddle, too_many),
+                    Contains("steps must be in 1..100000"));
+  // The other rules are unchanged: the midpoint rule of 4 points.
+  const nni::detail::Quadrature middle = nni::detail::integration_rule(nni::IntegrationRule::kRiemannMiddle, 4);
+  CHECK(middle.alphas == std::vector<double>({0.125, 0.375, 0.625, 0.875}));
+  CHECK(middle.weights == std::vector<double>({0.25, 0.25, 0.25, 0.25}));
 }
