@@ -19,7 +19,8 @@ namespace nn_interpretability {
 /// ordinary contiguous tensor with the same element at the same index); the dtypes float32 ('<f4'),
 /// float64 ('<f8'), int64 ('<i8'), int32 ('<i4'), uint8 ('|u1') and bool ('|b1'), little-endian.
 /// Throws a c10::ValueError naming the file and the problem for a missing or unreadable file, a bad
-/// magic string, an unsupported version, a header that is not a valid dict, an unsupported dtype
+/// magic string, a path that is not a regular file ("is a directory", "is not a regular file (a FIFO)"
+/// — refused before anything is read, so a FIFO or /dev/zero cannot hang the reader), an unsupported version, a header that is not a valid dict, an unsupported dtype
 /// (big-endian, complex, object, structured, ...), and data that does not match the shape (truncated
 /// or with trailing bytes). Malformed input never crashes: every length is checked against the file
 /// size before anything is allocated.
@@ -31,7 +32,11 @@ torch::Tensor read_npy(const std::string& path);
 /// Writes `tensor` as a version 1.0 `.npy` file: little-endian, C order, the header padded with spaces
 /// so that the data starts at a multiple of 64 bytes, as numpy.save does. The tensor may live on any
 /// device and be non-contiguous. Supported dtypes: float32, float64, int64, int32, uint8 and bool;
-/// any other raises a c10::TypeError. Throws a c10::ValueError when the file cannot be written.
+/// any other raises a c10::TypeError. The file is written atomically: to a temporary file in the same
+/// directory, flushed and renamed over `path`, so a failed write (e.g. "No space left on device") or a
+/// concurrent writer never leaves a truncated file and an existing file stays intact until the new
+/// one is complete. Throws a c10::ValueError naming the path and the system's reason when the file
+/// cannot be written (the temporary file is then removed).
 ///
 /// Example:
 ///   nn_interpretability::write_npy("attributions.npy", attributions);  // numpy.load reads it back

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <sstream>
 #include <string>
@@ -13,6 +11,8 @@
 
 #include <c10/util/Exception.h>
 #include <torch/types.h>
+
+#include "nn_interpretability/detail/files.h"
 
 namespace nn_interpretability {
 namespace {
@@ -280,23 +280,19 @@ std::uint32_t little_endian(const unsigned char* bytes, std::size_t count) {
 
 torch::Tensor read_npy(const std::string& path) {
   TORCH_CHECK(host_is_little_endian(), "read_npy: big-endian hosts are not supported");
-  std::error_code error;
-  const auto status = std::filesystem::status(path, error);
-  TORCH_CHECK_VALUE(std::filesystem::exists(status), "read_npy: '", path, "': no such file");
-  TORCH_CHECK_VALUE(!std::filesystem::is_directory(status), "read_npy: '", path, "': is a directory");
-  std::ifstream file(path, std::ios::binary);
-  TORCH_CHECK_VALUE(file.is_open(), "read_npy: '", path, "': cannot open the file for reading");
-  file.seekg(0, std::ios::end);
-  const std::streamoff end = file.tellg();
-  file.seekg(0, std::ios::beg);
-  TORCH_CHECK_VALUE(end >= 0 && file.good(), "read_npy: '", path, "': cannot read the file");
-  const auto file_size = static_cast<std::uint64_t>(end);
+  // Refused before anything is read: a FIFO would block, /dev/zero never ends, a directory fails
+  // obscurely. The open does not block and the check is on the opened file (detail/files.h).
+  std::string problem;
+  detail::ReadableFile opened = detail::ReadableFile::open(path, problem);
+  TORCH_CHECK_VALUE(opened.fd() >= 0, "read_npy: '", path, "': ", problem);
+  const std::uint64_t file_size = opened.size();
+  const int fd = opened.fd();
+  auto read_exactly = [&](void* data, std::size_t size) { return detail::read_fully(fd, data, size); };
 
   unsigned char preamble[12] = {};
   TORCH_CHECK_VALUE(file_size >= 10, "read_npy: '", path, "': not a .npy file (", file_size,
                     " bytes, shorter than the 10-byte preamble)");
-  file.read(reinterpret_cast<char*>(preamble), 8);
-  TORCH_CHECK_VALUE(file.good(), "read_npy: '", path, "': cannot read the file");
+  TORCH_CHECK_VALUE(read_exactly(preamble, 8), "read_npy: '", path, "': cannot read the file");
   TORCH_CHECK_VALUE(std::memcmp(preamble, kMagic, kMagicSize) == 0, "read_npy: '", path,
                     "': not a .npy file (bad magic string; expected \\x93NUMPY)");
   const int major = preamble[6], minor = preamble[7];
@@ -305,15 +301,14 @@ torch::Tensor read_npy(const std::string& path) {
   const std::size_t length_bytes = major == 1 ? 2 : 4;
   const std::uint64_t preamble_size = 8 + length_bytes;
   TORCH_CHECK_VALUE(file_size >= preamble_size, "read_npy: '", path, "': truncated (the file ends in the preamble)");
-  file.read(reinterpret_cast<char*>(preamble + 8), static_cast<std::streamsize>(length_bytes));
-  TORCH_CHECK_VALUE(file.good(), "read_npy: '", path, "': cannot read the file");
+  TORCH_CHECK_VALUE(read_exactly(preamble + 8, length_bytes), "read_npy: '", path, "': cannot read the file");
   const std::uint64_t header_length = little_endian(preamble + 8, length_bytes);
   TORCH_CHECK_VALUE(header_length <= file_size - preamble_size, "read_npy: '", path,
                     "': truncated (the header is ", header_length, " bytes but only ", file_size - preamble_size,
                     " bytes follow the preamble)");
   std::string header_text(static_cast<std::size_t>(header_length), '\0');
-  file.read(header_text.data(), static_cast<std::streamsize>(header_length));
-  TORCH_CHECK_VALUE(file.good(), "read_npy: '", path, "': cannot read the header");
+  TORCH_CHECK_VALUE(read_exactly(header_text.data(), header_text.size()), "read_npy: '", path,
+                    "': cannot read the header");
   for (char c : header_text)
     TORCH_CHECK_VALUE(c != '\0', "read_npy: '", path, "': corrupt header (it contains a NUL byte)");
   const Header header = parse_header(header_text, path);
@@ -349,8 +344,8 @@ torch::Tensor read_npy(const std::string& path) {
   const torch::ScalarType read_type = header.dtype->type == torch::kBool ? torch::kUInt8 : header.dtype->type;
   torch::Tensor tensor = torch::empty(storage_shape, torch::TensorOptions().dtype(read_type));
   if (data_bytes > 0) {
-    file.read(static_cast<char*>(tensor.data_ptr()), static_cast<std::streamsize>(data_bytes));
-    TORCH_CHECK_VALUE(file.good(), "read_npy: '", path, "': cannot read the data");
+    TORCH_CHECK_VALUE(read_exactly(tensor.data_ptr(), static_cast<std::size_t>(data_bytes)), "read_npy: '", path,
+                      "': cannot read the data");
   }
   if (header.dtype->type == torch::kBool) tensor = tensor.ne(0);
   if (header.fortran_order && tensor.dim() > 1) {
@@ -389,17 +384,17 @@ void write_npy(const std::string& path, const torch::Tensor& tensor) {
   header += '\n';
   TORCH_CHECK_VALUE(header.size() <= 65535, "write_npy: '", path, "': the header is too long for format 1.0");
 
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  TORCH_CHECK_VALUE(file.is_open(), "write_npy: cannot open '", path, "' for writing");
   const unsigned char preamble[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                                       static_cast<unsigned char>(header.size() & 0xff),
                                       static_cast<unsigned char>(header.size() >> 8)};
-  file.write(reinterpret_cast<const char*>(preamble), sizeof(preamble));
-  file.write(header.data(), static_cast<std::streamsize>(header.size()));
-  const auto bytes = static_cast<std::streamsize>(data.numel() * data.element_size());
-  if (bytes > 0) file.write(static_cast<const char*>(data.data_ptr()), bytes);
-  file.close();
-  TORCH_CHECK_VALUE(!file.fail(), "write_npy: writing '", path, "' failed");
+  const auto bytes = static_cast<std::size_t>(data.numel() * data.element_size());
+  // Atomically: a temporary file renamed over `path`, so that a failure (full disk) or a concurrent
+  // writer never leaves a truncated or mixed file (detail/files.h).
+  detail::write_file_atomically(path,
+                                {{preamble, sizeof(preamble)},
+                                 {header.data(), header.size()},
+                                 {bytes > 0 ? data.data_ptr() : nullptr, bytes}},
+                                "write_npy");
 }
 
 }  // namespace nn_interpretability

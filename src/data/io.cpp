@@ -1,5 +1,7 @@
 #include "io.h"
 
+#include <nn_interpretability/detail/files.h>
+
 #include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>
 #include <c10/util/Exception.h>
@@ -27,18 +29,27 @@ struct FileCloser {
 };
 using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
 
-FilePtr open_for_reading(const std::string& path) {
-  require_regular_file(path);
-  FilePtr file(std::fopen(path.c_str(), "rb"));
-  TORCH_CHECK_VALUE(file != nullptr, "cannot open ", path, ": ", std::strerror(errno));
-  return file;
+// Throws the documented messages for a path that cannot be read as a regular file.
+[[noreturn]] void throw_unreadable(const std::string& path, const std::string& problem) {
+  TORCH_CHECK_VALUE(problem != "no such file", "file not found: ", path);
+  TORCH_CHECK_VALUE(problem != "is a directory", "expected a file but found a directory: ", path);
+  TORCH_CHECK_VALUE(problem.rfind("is not a regular file", 0) != 0, "not a regular file",
+                    problem.substr(std::strlen("is not a regular file")), ": ", path);
+  TORCH_CHECK_VALUE(false, "cannot open ", path, ": ", problem);
+  std::abort();  // unreachable
 }
 
-std::uint64_t file_size(const std::string& path) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  TORCH_CHECK_VALUE(!ec, "cannot read the size of ", path, ": ", ec.message());
-  return size;
+// Opens a regular file; anything else is refused before a byte is read, and the open itself does
+// not block on a FIFO (nn_interpretability/detail/files.h). Sets `size` to the file's size.
+FilePtr open_for_reading(const std::string& path, std::uint64_t& size) {
+  std::string problem;
+  nn_interpretability::detail::ReadableFile opened = nn_interpretability::detail::ReadableFile::open(path, problem);
+  if (opened.fd() < 0) throw_unreadable(path, problem);
+  size = opened.size();
+  FilePtr file(::fdopen(opened.fd(), "rb"));
+  TORCH_CHECK_VALUE(file != nullptr, "cannot open ", path, ": ", std::strerror(errno));
+  opened.release();  // now owned by the FILE*
+  return file;
 }
 
 /// Reads the whole (compressed) file into memory; its size is bounded by the disk.
@@ -182,8 +193,8 @@ std::vector<std::uint8_t> ByteStream::read_all() {
 }
 
 std::unique_ptr<ByteStream> ByteStream::open(const std::string& path) {
-  FilePtr file = open_for_reading(path);
-  const std::uint64_t size = file_size(path);
+  std::uint64_t size = 0;
+  FilePtr file = open_for_reading(path, size);
   std::array<std::uint8_t, 2> magic{};
   const std::size_t got = std::fread(magic.data(), 1, 2, file.get());
   if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
@@ -195,11 +206,8 @@ std::unique_ptr<ByteStream> ByteStream::open(const std::string& path) {
 }
 
 void require_regular_file(const std::string& path) {
-  std::error_code ec;
-  const auto status = fs::status(path, ec);
-  TORCH_CHECK_VALUE(fs::exists(status), "file not found: ", path);
-  TORCH_CHECK_VALUE(!fs::is_directory(status), "expected a file but found a directory: ", path);
-  TORCH_CHECK_VALUE(fs::is_regular_file(status), "not a regular file: ", path);
+  const std::string problem = nn_interpretability::detail::regular_file_problem(path);
+  if (!problem.empty()) throw_unreadable(path, problem);
 }
 
 bool is_file(const std::string& path) {
@@ -208,8 +216,8 @@ bool is_file(const std::string& path) {
 }
 
 std::string read_file(const std::string& path) {
-  FilePtr file = open_for_reading(path);
-  const std::uint64_t size = file_size(path);
+  std::uint64_t size = 0;
+  FilePtr file = open_for_reading(path, size);
   TORCH_CHECK_VALUE(size < (std::uint64_t{1} << 34), "file too large: ", path, " (", size,
                     " bytes)");
   std::string text(static_cast<std::size_t>(size), '\0');

@@ -3,9 +3,10 @@
 
 #include "nn_interpretability/visualization/image_io.h"
 
+#include <cerrno>
+#include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <string>
 #include <vector>
 
 #include <ATen/ops/from_blob.h>
@@ -15,6 +16,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "checks.h"
+#include "nn_interpretability/detail/files.h"
 
 namespace nn_interpretability::visualization {
 namespace {
@@ -132,24 +134,26 @@ void save_png(const std::string& path, const cv::Mat& image) {
   std::vector<std::uint8_t> encoded;
   TORCH_CHECK_VALUE(cv::imencode(".png", to_opencv_order(pixels), encoded),
                     "save_png: OpenCV could not encode the image as PNG");
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  TORCH_CHECK_VALUE(file.is_open(), "save_png: cannot open '", path,
-                    "' for writing (does the directory exist and is it writable?)");
-  file.write(reinterpret_cast<const char*>(encoded.data()),
-             static_cast<std::streamsize>(encoded.size()));
-  file.close();
-  TORCH_CHECK_VALUE(!file.fail(), "save_png: failed writing '", path, "'");
+  // Atomically (a temporary file renamed over `path`): a failed write leaves no truncated PNG and an
+  // existing file intact.
+  nn_interpretability::detail::write_file_atomically(path, encoded.data(), encoded.size(), "save_png");
 }
 
 at::Tensor load_image(const std::string& path, int64_t channels) {
   TORCH_CHECK_VALUE(channels == 1 || channels == 3,
                     "load_image: channels must be 1 (gray) or 3 (RGB), got ", channels);
-  std::ifstream file(path, std::ios::binary);
-  TORCH_CHECK_VALUE(file.is_open(), "load_image: cannot open '", path, "' for reading");
-  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(file)),
-                                        std::istreambuf_iterator<char>());
-  TORCH_CHECK_VALUE(!bytes.empty(), "load_image: cannot read '", path,
-                    "' (empty, or not a regular file)");
+  // Only regular files, refused before reading (a FIFO would block, /dev/zero never ends).
+  std::string problem;
+  nn_interpretability::detail::ReadableFile file =
+      nn_interpretability::detail::ReadableFile::open(path, problem);
+  TORCH_CHECK_VALUE(file.fd() >= 0, "load_image: cannot open '", path, "' for reading: ", problem);
+  TORCH_CHECK_VALUE(file.size() > 0, "load_image: cannot read '", path, "' (the file is empty)");
+  TORCH_CHECK_VALUE(file.size() <= (std::uint64_t{1} << 32), "load_image: '", path, "' is too large (",
+                    file.size(), " bytes; at most 4 GiB)");
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(file.size()));
+  TORCH_CHECK_VALUE(nn_interpretability::detail::read_fully(file.fd(), bytes.data(), bytes.size()),
+                    "load_image: cannot read '", path, "': ",
+                    errno != 0 ? std::strerror(errno) : "the file ended early");
   const cv::Mat decoded =
       cv::imdecode(bytes, channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
   TORCH_CHECK_VALUE(!decoded.empty(), "load_image: cannot decode '", path,

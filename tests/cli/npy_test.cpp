@@ -1,6 +1,13 @@
 // .npy reading and writing: round trips, the exact header numpy expects, Fortran order, the
 // 2.0/3.0 headers, and clear errors for malformed files.
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+
+#include <algorithm>
+#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +21,7 @@
 
 #include "nn_interpretability/npy.h"
 #include "support/all_close.h"
+#include "support/no_hang.h"
 
 namespace nni = nn_interpretability;
 namespace fs = std::filesystem;
@@ -268,4 +276,106 @@ TEST_CASE("read_npy rejects malformed files with a message naming the file and t
           "structured");
     CHECK_THAT(read_error(dir.file("complex.npy")), Contains("supported: float32"));
   }
+}
+
+// ----------------------------------------------------------------------------- files that are not files, failed writes
+
+namespace {
+
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Lowers the file-size limit (RLIMIT_FSIZE) for the scope, with SIGXFSZ ignored, so that a write
+// past `bytes` fails with EFBIG ("File too large") as a full disk fails with ENOSPC.
+struct FileSizeLimit {
+  rlimit saved{};
+  void (*saved_handler)(int) = nullptr;
+  explicit FileSizeLimit(rlim_t bytes) {
+    getrlimit(RLIMIT_FSIZE, &saved);
+    saved_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lowered = saved;
+    lowered.rlim_cur = bytes;
+    setrlimit(RLIMIT_FSIZE, &lowered);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, saved_handler);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("write_npy is atomic: a failed write leaves the previous file intact and no temporary file", "[npy][atomic]") {
+  TempDir dir;
+  const std::string path = dir.file("result.npy");
+  const torch::Tensor previous = torch::arange(6, torch::kFloat32).view({2, 3});
+  nni::write_npy(path, previous);
+  const std::string previous_bytes = read_bytes(path);
+  SECTION("the disk fills up mid-write (file-size limit: EFBIG, as ENOSPC)") {
+    std::string message;
+    {
+      FileSizeLimit limit(4096);
+      try {
+        nni::write_npy(path, torch::ones({100000}));  // 400 kB
+      } catch (const c10::ValueError& error) {
+        message = error.what_without_backtrace();
+      }
+    }
+    CHECK_THAT(message, Contains("write_npy") && Contains(path) && Contains("File too large") &&
+                            Contains("left as it was"));
+    CHECK(read_bytes(path) == previous_bytes);  // not truncated, not half-written
+    CHECK(names_in(dir.path) == std::vector<std::string>{"result.npy"});  // the temporary file is gone
+  }
+  SECTION("the rename fails (a name too long for the file system): the temporary file is removed") {
+    const std::string long_path = dir.file(std::string(300, 'x') + ".npy");
+    CHECK_THROWS_WITH(nni::write_npy(long_path, previous), Contains("File name too long"));
+    CHECK(names_in(dir.path) == std::vector<std::string>{"result.npy"});
+  }
+  SECTION("a directory is refused, naming it") {
+    fs::create_directories(dir.file("folder.npy"));
+    CHECK_THROWS_WITH(nni::write_npy(dir.file("folder.npy"), previous),
+                      Contains("cannot open '" + dir.file("folder.npy") + "' for writing: it is a directory"));
+    CHECK(fs::is_directory(dir.file("folder.npy")));
+  }
+  SECTION("a missing directory gives the system's reason") {
+    CHECK_THROWS_WITH(nni::write_npy(dir.file("nope/x.npy"), previous),
+                      Contains("cannot open '" + dir.file("nope/x.npy") + "' for writing: No such file or directory"));
+  }
+  SECTION("a successful write replaces the file whole; a symbolic link keeps pointing at the new file") {
+    fs::create_symlink(path, dir.file("link.npy"));
+    nni::write_npy(dir.file("link.npy"), torch::zeros({4}));
+    CHECK(fs::is_symlink(dir.file("link.npy")));
+    CHECK(nni::read_npy(path).sizes() == torch::IntArrayRef({4}));
+    CHECK(names_in(dir.path) == std::vector<std::string>({"link.npy", "result.npy"}));
+  }
+  SECTION("a character device is written in place, not replaced") {
+    // A private copy of /dev/null (made with mknod where allowed), so that a regression cannot
+    // replace the real one.
+    const std::string null_device = dir.file("null");
+    if (::mknod(null_device.c_str(), S_IFCHR | 0666, makedev(1, 3)) != 0) {
+      WARN("mknod is not permitted here; skipped");
+      return;
+    }
+    nni::write_npy(null_device, previous);
+    struct stat status {};
+    REQUIRE(::stat(null_device.c_str(), &status) == 0);
+    CHECK(S_ISCHR(status.st_mode));
+  }
+}
+
+TEST_CASE("read_npy refuses FIFOs, devices and directories before reading, naming what they are", "[npy][files]") {
+  TempDir dir;
+  const std::string fifo = dir.file("pipe.npy");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // In a child process with a deadline: opening a FIFO for reading used to block forever.
+  const nni_test::ChildOutcome outcome = nni_test::run_in_child([&] { nni::read_npy(fifo); });
+  REQUIRE(outcome.finished);
+  CHECK(outcome.threw);
+  CHECK_THAT(outcome.message, Contains("read_npy: '" + fifo + "': is not a regular file (a FIFO)"));
+  CHECK_THAT(read_error("/dev/zero"), Contains("'/dev/zero': is not a regular file (a character device)"));
+  CHECK_THAT(read_error(dir.path.string()), Contains("is a directory"));
 }

@@ -11,9 +11,13 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <sys/stat.h>
+
 #include <functional>
 #include <random>
 #include <vector>
+
+#include "support/no_hang.h"
 
 namespace nd = nn_interpretability::data;
 using namespace nni_data_test;
@@ -333,4 +337,20 @@ TEST_CASE("Readers survive truncated and randomly corrupted input", "[data][erro
   fuzz("m.json", read_bytes(fixture("mnist-digit.json")),
        [](const std::string& p) { nd::read_mnist_json_digit(p, 1); }, 13);
   SUCCEED("no crash");
+}
+
+TEST_CASE("Readers refuse FIFOs and devices before reading, naming what they are", "[data][errors]") {
+  TempDir dir;
+  const std::string fifo = dir.file("pipe-idx3-ubyte");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // In a child with a deadline, so that a regression (opening the FIFO blocks) fails, not hangs.
+  const nni_test::ChildOutcome outcome = nni_test::run_in_child([&] { nd::read_idx_images(fifo); });
+  REQUIRE(outcome.finished);
+  CHECK(outcome.threw);
+  CHECK_THAT(outcome.message, Contains("not a regular file (a FIFO): " + fifo));
+  const nni_test::ChildOutcome json = nni_test::run_in_child([&] { nd::read_cifar10_labels_json(fifo); });
+  REQUIRE(json.finished);
+  CHECK_THAT(json.message, Contains("not a regular file (a FIFO)"));
+  REQUIRE_THROWS_WITH(nd::read_idx_labels("/dev/zero"), Contains("not a regular file (a character device): /dev/zero"));
+  REQUIRE_THROWS_WITH(nd::read_idx_images(dir.path()), Contains("expected a file but found a directory"));
 }

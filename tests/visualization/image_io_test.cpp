@@ -1,7 +1,12 @@
 // Tensor <-> cv::Mat conversion and PNG files, including OpenCV's BGR order at the file boundary.
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 
@@ -11,6 +16,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "nn_interpretability/visualization.h"
+#include "support/no_hang.h"
 
 namespace vis = nn_interpretability::visualization;
 namespace fs = std::filesystem;
@@ -135,4 +141,61 @@ TEST_CASE("Image conversion rejects NaN, batches and odd channel counts", "[visu
   CHECK_THROWS_WITH(vis::tensor_to_mat(at::zeros({2, 3, 2, 2})), Catch::Matchers::Contains("batch of 2"));
   CHECK_THROWS_WITH(vis::tensor_to_mat(at::zeros({2, 2, 2})), Catch::Matchers::Contains("1, 3 or 4 channels"));
   CHECK_THROWS_WITH(vis::tensor_to_mat(at::zeros({0, 2})), Catch::Matchers::Contains("empty"));
+}
+
+TEST_CASE("load_image refuses FIFOs, devices and directories before reading them", "[visualization][image_io]") {
+  TempDir dir;
+  const std::string fifo = dir.file("pipe.png");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // Each in a child with a deadline: a FIFO used to block the open forever, /dev/zero to be read
+  // until memory ran out.
+  auto refused = [](const std::string& path) {
+    return nni_test::run_in_child([path] { vis::load_image(path); }, 20);
+  };
+  const nni_test::ChildOutcome from_fifo = refused(fifo);
+  REQUIRE(from_fifo.finished);
+  CHECK(from_fifo.threw);
+  CHECK_THAT(from_fifo.message, Catch::Matchers::Contains("load_image: cannot open '" + fifo +
+                                                          "' for reading: is not a regular file (a FIFO)"));
+  const nni_test::ChildOutcome from_zero = refused("/dev/zero");
+  REQUIRE(from_zero.finished);
+  CHECK_THAT(from_zero.message,
+             Catch::Matchers::Contains("cannot open '/dev/zero' for reading: is not a regular file (a character device)"));
+  fs::create_directories(dir.file("folder.png"));
+  CHECK_THROWS_AS(vis::load_image(dir.file("folder.png")), c10::ValueError);
+  CHECK_THROWS_WITH(vis::load_image(dir.file("folder.png")),
+                    Catch::Matchers::Contains("cannot open '" + dir.file("folder.png") + "' for reading: is a directory"));
+  CHECK_THROWS_WITH(vis::load_image(dir.file("missing.png")), Catch::Matchers::Contains("no such file"));
+}
+
+TEST_CASE("save_png is atomic: a failed write keeps the previous PNG and leaves no temporary file", "[visualization][image_io]") {
+  TempDir dir;
+  const std::string path = dir.file("map.png");
+  vis::save_png(path, at::zeros({3, 2, 2}));
+  std::ifstream before_file(path, std::ios::binary);
+  const std::string before((std::istreambuf_iterator<char>(before_file)), std::istreambuf_iterator<char>());
+  std::string message;
+  {
+    // A file-size limit makes the write fail with EFBIG, the way a full disk fails with ENOSPC.
+    rlimit saved{};
+    getrlimit(RLIMIT_FSIZE, &saved);
+    auto* handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit lowered = saved;
+    lowered.rlim_cur = 1024;
+    setrlimit(RLIMIT_FSIZE, &lowered);
+    try {
+      vis::save_png(path, at::rand({3, 256, 256}));  // noise: a PNG far larger than 1 kB
+    } catch (const c10::ValueError& error) {
+      message = error.what_without_backtrace();
+    }
+    setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, handler);
+  }
+  CHECK_THAT(message, Catch::Matchers::Contains("save_png") && Catch::Matchers::Contains("File too large"));
+  std::ifstream after_file(path, std::ios::binary);
+  const std::string after((std::istreambuf_iterator<char>(after_file)), std::istreambuf_iterator<char>());
+  CHECK(after == before);
+  int entries = 0;
+  for (const auto& entry : fs::directory_iterator(dir.file(""))) entries += entry.path().filename() == "map.png" ? 1 : 100;
+  CHECK(entries == 1);
 }

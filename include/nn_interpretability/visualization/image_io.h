@@ -36,6 +36,9 @@ cv::Mat tensor_to_mat(const at::Tensor& image, MatDepth depth = MatDepth::U8);
 at::Tensor mat_to_tensor(const cv::Mat& image);
 
 /// Writes an image tensor (see tensor_to_mat) as an 8-bit PNG file, whatever the extension.
+/// Both overloads write atomically (a temporary file in the same directory, renamed over `path`): a
+/// failed write leaves no partial PNG and an existing file intact. Throws c10::ValueError
+/// "cannot open '<path>' for writing: <reason>" or "writing '<path>' failed: <reason>".
 ///
 /// Example:
 ///   save_png("saliency.png", apply_colormap(map[0], Colormap::Jet));
@@ -49,7 +52,10 @@ void save_png(const std::string& path, const at::Tensor& image);
 void save_png(const std::string& path, const cv::Mat& image);
 
 /// Reads an image file (PNG, or anything OpenCV decodes) into a [C, H, W] float32 tensor in [0, 1],
-/// C = 3 (RGB) or C = 1 (gray), as `channels` asks.
+/// C = 3 (RGB) or C = 1 (gray), as `channels` asks. Throws c10::ValueError "cannot open '<path>' for
+/// reading: <reason>" for a missing file or anything but a regular file ("is a directory", "is not a
+/// regular file (a FIFO)", "... (a character device)"; checked before reading, so a FIFO or
+/// /dev/zero cannot hang it), "cannot read" for an empty file, "cannot decode" otherwise.
 ///
 /// Example:
 ///   at::Tensor image = load_image("digit.png", 1);  // [1, 28, 28]
