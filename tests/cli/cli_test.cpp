@@ -1,6 +1,7 @@
 // The nni tool end to end: it is run as a separate process on the TorchScript fixtures, and its .npy
 // output is compared with the library called directly on the same input and configuration.
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "support/catch_torch.h"
+#include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/serialization/import.h>
 #include <torch/torch.h>
 
@@ -517,4 +519,221 @@ TEST_CASE("nni attribute --device cuda runs on the GPU where there is one, and f
              AllClose(nni::GradCam(model, nni::GradCamOptions("features.4").upsample(nni::Upsample::kBilinear))
                           .attribute(input, 1),
                       1e-3, 1e-4));
+}
+
+// ----------------------------------------------------------------------------- no silent wrong answers
+
+namespace {
+
+// A TorchScript module written in TorchScript source here, saved where the tool can load it.
+void save_script_module(const std::string& path, const std::string& source,
+                        const std::vector<std::pair<std::string, torch::Tensor>>& parameters) {
+  torch::jit::Module module("TestModel");
+  // Trainable parameters, as torch.jit.script exports them.
+  for (const auto& [name, value] : parameters) module.register_parameter(name, value.clone().requires_grad_(true), false);
+  module.define(source);
+  module.save(path);
+}
+
+const char* kLinearSource = R"JIT(
+def forward(self, x):
+    return torch.matmul(x.flatten(1), self.weight.t())
+)JIT";
+
+// Runs under `timeout`: a regression that blocks (opening a FIFO) fails with 124 instead of hanging.
+std::string timeout_prefix() { return "timeout 60 "; }
+
+Run shell_run(const TempDir& dir, const std::string& command) {
+  const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
+  const std::string full = "(" + command + ") > " + quote(out) + " 2> " + quote(err);
+  const int status = std::system(full.c_str());
+  Run run{WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(out), read_text(err)};
+  UNSCOPED_INFO(command << "\nexit code " << run.code << "\nstdout: " << run.out << "\nstderr: " << run.err);
+  return run;
+}
+
+}  // namespace
+
+TEST_CASE("nni refuses FIFOs, devices and directories as model, input and target files, without blocking",
+          "[cli][files]") {
+  TempDir dir;
+  const std::string vgg = quote(fixture("tiny_vgg_scripted.pt"));
+  nni::write_npy(dir.file("x.npy"), images({2, 3, 16, 16}, 1));
+  const std::string fifo_npy = dir.file("pipe.npy"), fifo_pt = dir.file("pipe.pt"), fifo_png = dir.file("pipe.png");
+  for (const auto& path : {fifo_npy, fifo_pt, fifo_png}) REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+  fs::create_directories(dir.file("folder.npy"));
+  const std::string tool = timeout_prefix() + quote(NNI_CLI_PATH);
+  auto attribute = [&](const std::string& args) {
+    return shell_run(dir, tool + " attribute --method saliency --output " + quote(dir.file("out.npy")) + " " + args);
+  };
+
+  const Run model = attribute("--model " + quote(fifo_pt) + " --input " + quote(dir.file("x.npy")));
+  CHECK(model.code == 4);
+  CHECK_THAT(model.err, Contains("cannot load TorchScript model '" + fifo_pt + "': is not a regular file (a FIFO)"));
+  const Run input = attribute("--model " + vgg + " --input " + quote(fifo_npy));
+  CHECK(input.code == 3);
+  CHECK_THAT(input.err, Contains("input '" + fifo_npy + "': is not a regular file (a FIFO)"));
+  const Run image = attribute("--model " + vgg + " --input " + quote(fifo_png) + " --size 16");
+  CHECK(image.code == 3);
+  CHECK_THAT(image.err, Contains("input image '" + fifo_png + "': is not a regular file (a FIFO)"));
+  const Run zero = attribute("--model " + vgg + " --input /dev/zero --size 16");
+  CHECK(zero.code == 3);
+  CHECK_THAT(zero.err, Contains("input image '/dev/zero': is not a regular file (a character device)"));
+  const Run folder = attribute("--model " + vgg + " --input " + quote(dir.file("folder.npy")));
+  CHECK(folder.code == 3);
+  CHECK_THAT(folder.err, Contains("is a directory"));
+  const Run target = attribute("--model " + vgg + " --input " + quote(dir.file("x.npy")) + " --target " + quote(fifo_npy));
+  CHECK(target.code == 3);
+  CHECK_THAT(target.err, Contains("is not a regular file (a FIFO)"));
+  const Run model_dir = attribute("--model " + quote(dir.file("folder.npy")) + " --input " + quote(dir.file("x.npy")));
+  CHECK(model_dir.code == 4);
+  CHECK_THAT(model_dir.err, Contains("is a directory"));
+}
+
+TEST_CASE("nni writes its outputs atomically and checks the output paths before computing", "[cli][atomic]") {
+  TempDir dir;
+  const std::string cnn = quote(fixture("relu_cnn_scripted.pt"));
+  const torch::Tensor input = images({2000, 1, 8, 8}, 3);  // 512 kB of attributions
+  nni::write_npy(dir.file("x.npy"), input);
+  const std::string base = "attribute --model " + cnn + " --input " + quote(dir.file("x.npy")) +
+                           " --method vanilla_gradient --batch-size 500 --quiet";
+
+  SECTION("a write that fails midway (file-size limit, as a full disk) keeps the previous result whole") {
+    const torch::Tensor previous = torch::arange(10, torch::kFloat32);
+    nni::write_npy(dir.file("out.npy"), previous);
+    const Run run = shell_run(dir, "trap '' XFSZ; ulimit -f 64; exec " + quote(NNI_CLI_PATH) + " " + base +
+                                       " --output " + quote(dir.file("out.npy")));
+    CHECK(run.code == 1);
+    CHECK_THAT(run.err, Contains("writing '" + dir.file("out.npy") + "' failed: File too large"));
+    CHECK(torch::equal(nni::read_npy(dir.file("out.npy")), previous));
+    for (const auto& entry : fs::directory_iterator(dir.path))
+      CHECK_THAT(entry.path().filename().string(), !Contains(".tmp-"));
+  }
+  SECTION("two runs writing the same file at once leave one complete result") {
+    const std::string one = quote(NNI_CLI_PATH) + " " + base + " --output " + quote(dir.file("same.npy"));
+    const Run run = shell_run(dir, one + " & " + one + " & wait");
+    CHECK(run.code == 0);
+    const nni::Model model(load_fixture("relu_cnn_scripted.pt"));
+    CHECK_THAT(nni::read_npy(dir.file("same.npy")), AllClose(nni::VanillaGradient(model).attribute(input), 1e-4, 1e-5));
+  }
+  SECTION("bad output paths are refused up front with exit code 1, before the model is even loaded") {
+    const std::string missing_model = "attribute --model " + quote(dir.file("no_model.pt")) + " --input " +
+                                      quote(dir.file("x.npy")) + " --method saliency";
+    fs::create_directories(dir.file("folder.npy"));
+    const Run folder = nni_run(dir, missing_model + " --output " + quote(dir.file("folder.npy")));
+    CHECK(folder.code == 1);
+    CHECK_THAT(folder.err, Contains("--output '" + dir.file("folder.npy") + "': is a directory"));
+    const Run no_dir = nni_run(dir, missing_model + " --output " + quote(dir.file("nope/out.npy")));
+    CHECK(no_dir.code == 1);
+    CHECK_THAT(no_dir.err, Contains("--output '" + dir.file("nope/out.npy") + "': cannot create a file in the "
+                                    "directory '" + dir.file("nope") + "': no such directory"));
+    write_file(dir.file("plain.txt"), "a file");
+    const Run png = nni_run(dir, missing_model + " --output " + quote(dir.file("out.npy")) + " --png " +
+                                     quote(dir.file("plain.txt/maps")));
+    CHECK(png.code == 1);
+    CHECK_THAT(png.err, Contains("--png '" + dir.file("plain.txt/maps") + "'") &&
+                            Contains("is not a directory (it is a regular file)"));
+    const Run preprocess = nni_run(dir, "preprocess --input " + quote(dir.file("x.npy")) + " --output " +
+                                            quote(dir.file("folder.npy")));
+    CHECK(preprocess.code == 1);
+    CHECK_THAT(preprocess.err, Contains("is a directory"));
+    CHECK(!fs::exists(dir.file("out.npy")));
+  }
+}
+
+TEST_CASE("nni attribute reports NaN scores and models cut off from autograd instead of writing maps", "[cli][silent]") {
+  TempDir dir;
+  torch::manual_seed(12);
+  const torch::Tensor weight = torch::randn({3, 4});
+  torch::Tensor input = torch::rand({4, 1, 2, 2}) * 0.4;
+  input[1][0][0][0] = 0.9;
+  input[2][0][0][0] = 0.8;
+  nni::write_npy(dir.file("x.npy"), input);
+  const std::string common = " --input " + quote(dir.file("x.npy")) + " --output " + quote(dir.file("out.npy"));
+
+  save_script_module(dir.file("nan.pt"), R"JIT(
+def forward(self, x):
+    scores = torch.matmul(x.flatten(1), self.weight.t())
+    return torch.where(x.flatten(1)[:, 0:1] > 0.5, scores * float('nan'), scores)
+)JIT",
+                     {{"weight", weight}});
+  for (const std::string method : {"vanilla_gradient", "integrated_gradients", "smoothgrad"}) {
+    const Run run = nni_run(dir, "attribute --model " + quote(dir.file("nan.pt")) + common + " --method " + method);
+    CHECK(run.code == 1);
+    CHECK_THAT(run.err, Contains("returned NaN or Inf scores in rows 1, 2 (of 4)"));
+    CHECK(!fs::exists(dir.file("out.npy")));
+  }
+  save_script_module(dir.file("detached.pt"), R"JIT(
+def forward(self, x):
+    return torch.matmul(torch.relu(x.flatten(1)).detach(), self.weight.t())
+)JIT",
+                     {{"weight", weight}});
+  const Run detached = nni_run(dir, "attribute --model " + quote(dir.file("detached.pt")) + common + " --method saliency");
+  CHECK(detached.code == 1);
+  CHECK_THAT(detached.err, Contains("the target's scores do not depend on the input through autograd"));
+  CHECK(!fs::exists(dir.file("out.npy")));
+  // A huge noise level overflows the noisy copies: the message says so and names the option.
+  save_script_module(dir.file("linear.pt"), kLinearSource, {{"weight", weight}});
+  const Run noisy = nni_run(dir, "attribute --model " + quote(dir.file("linear.pt")) + common +
+                                     " --method smoothgrad --samples 2 --noise-level 1e39");
+  CHECK(noisy.code == 1);
+  CHECK_THAT(noisy.err, Contains("the noisy samples overflowed") && Contains("--noise-level") &&
+                            !Contains("the input contains NaN"));
+  const Run steps = nni_run(dir, "attribute --model " + quote(dir.file("linear.pt")) + common +
+                                     " --method integrated_gradients --steps 1000000000");
+  CHECK(steps.code == 2);
+  CHECK_THAT(steps.err, Contains("--steps: at most 100000, got 1000000000"));
+}
+
+TEST_CASE("nni explains model errors briefly: TorchScript failures, torch.save files, float64 models", "[cli][messages]") {
+  TempDir dir;
+  nni::write_npy(dir.file("x.npy"), images({2, 3, 8, 8}, 2));  // tiny_vgg needs 16 x 16
+  const std::string common = " --input " + quote(dir.file("x.npy")) + " --output " + quote(dir.file("out.npy")) +
+                             " --method vanilla_gradient";
+
+  SECTION("a TorchScript runtime error: its last lines, the input's shape and dtype; --verbose for the traceback") {
+    const Run run = nni_run(dir, "attribute --model " + quote(fixture("tiny_vgg_scripted.pt")) + common);
+    CHECK(run.code == 1);
+    CHECK_THAT(run.err, Contains("input of shape [2, 3, 8, 8] and dtype Float") &&
+                            Contains("mat1 and mat2 shapes cannot be multiplied") && Contains("--verbose") &&
+                            !Contains("Traceback of TorchScript"));
+    CHECK(lines_of(run.err).size() <= 3);
+    const Run verbose = nni_run(dir, "attribute --model " + quote(fixture("tiny_vgg_scripted.pt")) + common + " --verbose");
+    CHECK(verbose.code == 1);
+    CHECK_THAT(verbose.err, Contains("Traceback of TorchScript") && Contains("mat1 and mat2 shapes cannot be multiplied"));
+    CHECK(lines_of(verbose.err).size() > lines_of(run.err).size());
+  }
+  SECTION("files saved with torch::save or torch.save: exit 4 and how to export") {
+    torch::nn::Linear linear(4, 3);
+    torch::save(linear, dir.file("cpp_save.pt"));
+    for (const std::string& path : {dir.file("cpp_save.pt"), fixture("torch_save_state_dict.pt"),
+                                    fixture("torch_save_legacy.pt")}) {
+      const Run run = nni_run(dir, "attribute --model " + quote(path) + common);
+      CHECK(run.code == 4);
+      CHECK_THAT(run.err, Contains("cannot load TorchScript model '" + path + "'") &&
+                              Contains("this file is not a TorchScript archive (saved with torch::save / torch.save?); "
+                                       "export with torch.jit.script(model).save(path) or torch.jit.trace"));
+    }
+  }
+  SECTION("a float64 model: --dtype float64, not .to(Double)") {
+    torch::manual_seed(4);
+    const torch::Tensor weight = torch::randn({3, 4}, torch::kDouble);
+    save_script_module(dir.file("double.pt"), kLinearSource, {{"weight", weight}});
+    const torch::Tensor input = torch::rand({2, 1, 2, 2}, torch::kDouble);
+    nni::write_npy(dir.file("x64.npy"), input);
+    const std::string args = "attribute --model " + quote(dir.file("double.pt")) + " --input " +
+                             quote(dir.file("x64.npy")) + " --output " + quote(dir.file("out.npy")) +
+                             " --method input_x_gradient --target 1";
+    const Run run = nni_run(dir, args);
+    CHECK(run.code == 2);
+    CHECK_THAT(run.err, Contains("the model's parameters are Double; pass --dtype float64 (or cast the model to float32)") &&
+                            !Contains(".to(Double)"));
+    const Run converted = nni_run(dir, args + " --dtype float64");
+    REQUIRE(converted.code == 0);
+    const torch::Tensor written = nni::read_npy(dir.file("out.npy"));
+    CHECK(written.scalar_type() == torch::kFloat32);
+    const torch::Tensor expected = input * weight[1].view({1, 1, 2, 2});  // input x gradient of a linear model
+    CHECK_THAT(written, AllClose(expected.to(torch::kFloat32), 1e-6, 1e-7));
+    CHECK(nni_run(dir, args + " --dtype float16").code == 2);
+  }
 }

@@ -6,8 +6,11 @@
 #include <filesystem>
 #include <sstream>
 
+#include <sys/stat.h>
+
 #include <c10/util/Exception.h>
 
+#include "nn_interpretability/detail/files.h"
 #include "nn_interpretability/npy.h"
 #include "nn_interpretability/upsample.h"
 #include "nn_interpretability/visualization/image_io.h"
@@ -17,6 +20,104 @@ namespace nni_cli {
 std::string error_message(const std::exception& error) {
   if (const auto* c10_error = dynamic_cast<const c10::Error*>(&error)) return c10_error->what_without_backtrace();
   return error.what();
+}
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream stream(text);
+  for (std::string line; std::getline(stream, line);) lines.push_back(line);
+  return lines;
+}
+
+bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
+
+std::string trim(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+}  // namespace
+
+std::string short_message(const std::string& message, bool verbose, std::size_t max_lines) {
+  if (verbose) return message;
+  const std::string marker = "The following operation failed in the TorchScript interpreter.";
+  const auto at = message.find(marker);
+  if (at != std::string::npos) {
+    const std::string context = message.substr(0, at);
+    const std::vector<std::string> lines = lines_of(message.substr(at));
+    // The last traceback block ("Traceback of TorchScript, original code ...") holds the innermost
+    // location; the error itself follows it, as the first line that is not indented.
+    std::size_t last_traceback = 0;
+    for (std::size_t i = 0; i < lines.size(); ++i)
+      if (starts_with(lines[i], "Traceback of TorchScript")) last_traceback = i;
+    std::string location;
+    std::size_t error_begin = lines.size();
+    for (std::size_t i = last_traceback + 1; i < lines.size(); ++i) {
+      if (starts_with(lines[i], "  File ")) location = trim(lines[i]);
+      if (!lines[i].empty() && lines[i][0] != ' ' && lines[i][0] != '\t') {
+        error_begin = i;
+        break;
+      }
+    }
+    std::string error;
+    std::size_t kept = 0;
+    for (std::size_t i = error_begin; i < lines.size() && kept < 3; ++i) {
+      if (trim(lines[i]).empty()) continue;
+      error += (kept ? " " : "") + trim(lines[i]);
+      ++kept;
+    }
+    if (error.empty()) error = "(no error text after the TorchScript traceback)";
+    const std::size_t left_out = lines.size() - kept;
+    std::ostringstream out;
+    out << context << error;
+    if (!location.empty()) out << " [" << location << "]";
+    out << " (" << left_out << " lines of TorchScript traceback left out; --verbose prints them)";
+    return out.str();
+  }
+  const std::vector<std::string> lines = lines_of(message);
+  if (lines.size() <= max_lines) return message;
+  std::string out;
+  for (std::size_t i = 0; i < max_lines; ++i) out += lines[i] + "\n";
+  return out + "... (" + std::to_string(lines.size() - max_lines) + " more lines; --verbose prints them)";
+}
+
+void require_regular_file(const std::string& path, const std::string& what, int code) {
+  const std::string problem = nn_interpretability::detail::regular_file_problem(path);
+  if (!problem.empty()) throw CliError(code, what + " '" + path + "': " + problem);
+}
+
+void check_output_file(const std::string& path, const std::string& option) {
+  if (path.empty()) throw CliError(kUsageError, option + ": the path is empty");
+  struct stat status {};
+  if (::stat(path.c_str(), &status) == 0) {
+    if (S_ISDIR(status.st_mode))
+      throw CliError(kRuntimeError, option + " '" + path + "': is a directory; give a file name");
+    if (!S_ISREG(status.st_mode)) return;  // a device or FIFO (e.g. /dev/null): written in place
+  }
+  const std::string directory = std::filesystem::path(path).parent_path().string();
+  const std::string problem = nn_interpretability::detail::directory_write_problem(directory);
+  if (!problem.empty())
+    throw CliError(kRuntimeError, option + " '" + path + "': cannot create a file in the directory '" +
+                                      (directory.empty() ? std::string(".") : directory) + "': " + problem);
+}
+
+void check_output_directory(const std::string& path, const std::string& option) {
+  if (path.empty()) throw CliError(kUsageError, option + ": the path is empty");
+  std::filesystem::path existing(path);
+  // The nearest existing ancestor; it must be a directory where files (or subdirectories) can be made.
+  std::error_code error;
+  while (!existing.empty() && !std::filesystem::exists(std::filesystem::symlink_status(existing, error)))
+    existing = existing.parent_path();
+  const std::string directory = existing.empty() ? std::string(".") : existing.string();
+  const std::string problem = nn_interpretability::detail::directory_write_problem(directory);
+  if (!problem.empty()) {
+    if (directory == path || (directory + "/") == path)
+      throw CliError(kRuntimeError, option + " '" + path + "': " + problem);
+    throw CliError(kRuntimeError, option + " '" + path + "': cannot create it in '" + directory + "': " + problem);
+  }
 }
 
 int64_t parse_int(const std::string& text, const std::string& option) {
@@ -84,7 +185,7 @@ torch::Tensor load_images(const std::vector<std::string>& paths, const ImageOpti
 
   std::vector<torch::Tensor> images;
   for (const auto& path : paths) {
-    if (!std::filesystem::exists(path)) throw CliError(kInputError, "input image '" + path + "': no such file");
+    require_regular_file(path, "input image", kInputError);
     torch::Tensor image;
     try {
       image = vis::load_image(path, options.channels);  // [C, H, W] float32, decoded and scaled to [0, 1]
@@ -113,10 +214,12 @@ torch::Tensor load_images(const std::vector<std::string>& paths, const ImageOpti
   return batch;
 }
 
-torch::Tensor load_input(const std::vector<std::string>& paths, const ImageOptions& options) {
+torch::Tensor load_input(const std::vector<std::string>& paths, const ImageOptions& options,
+                         torch::ScalarType dtype) {
   if (paths.empty()) throw CliError(kUsageError, "--input: give a .npy file or one or more image files");
   if (paths.size() == 1 && is_npy_path(paths.front())) {
     const std::string& path = paths.front();
+    require_regular_file(path, "input", kInputError);
     torch::Tensor input;
     try {
       input = nn_interpretability::read_npy(path);
@@ -133,13 +236,13 @@ torch::Tensor load_input(const std::vector<std::string>& paths, const ImageOptio
     else if (!torch::isfinite(input).all().item<bool>())
       problem << "contains NaN or infinite values";
     if (!problem.str().empty()) throw CliError(kInputError, "input '" + path + "' " + problem.str());
-    return input.to(torch::kFloat32).contiguous();
+    return input.to(dtype).contiguous();
   }
   for (const auto& path : paths)
     if (is_npy_path(path))
       throw CliError(kUsageError, "--input: a .npy file must be the only input, got " +
                                       std::to_string(paths.size()) + " inputs");
-  return load_images(paths, options);
+  return load_images(paths, options).to(dtype);
 }
 
 }  // namespace nni_cli

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -30,6 +31,8 @@
 
 #include "cli_input.h"
 #include "nn_interpretability/blas.h"
+#include "nn_interpretability/detail/result_checks.h"
+#include "nn_interpretability/integrated_gradients.h"
 #include "nn_interpretability/layer.h"
 #include "nn_interpretability/npy.h"
 #include "nn_interpretability/registry.h"
@@ -178,13 +181,16 @@ const char* kAttributeHelp =
   --repeat K              then time K more calls on the first batch (after one warm-up) and print
                           {"method":...,"median_ms":...,"calls":K,...} on stdout
   --quiet                 no progress bar or summary on stderr
+  --dtype T               float32 (default) | float64: the input is converted to T before explaining;
+                          it must match the model's parameters (the output file stays float32)
+  --verbose               full error messages (TorchScript tracebacks are otherwise cut short)
 
 Method options:
   --layer NAME            the layer (CAM family); see `nni layers`
   --upsample MODE         none | bilinear | nearest | bicubic (CAM family; default none, guided_grad_cam bilinear)
   --no-relu, --relu       switch the map's ReLU off / on (CAM family; default on, cam off)
   --score-cam-batch-size  masked inputs per forward pass of score_cam (default 64)
-  --steps K               integrated_gradients: points on the path (default 50)
+  --steps K               integrated_gradients: points on the path (default 50, at most 100000)
   --internal-batch-size R integrated_gradients: rows per call (default 0 = all)
   --base NAME             smoothgrad: the method to smooth (default vanilla_gradient)
   --samples S             smoothgrad: noisy copies per example (default 50)
@@ -212,11 +218,24 @@ torch::Device parse_device(const std::string& text) {
   return *device;
 }
 
+// How to export a model, for messages about files that are not TorchScript archives.
+const char* kExportHint =
+    "this file is not a TorchScript archive (saved with torch::save / torch.save?); export with "
+    "torch.jit.script(model).save(path) or torch.jit.trace";
+
+// Whether a failed load looks like a torch.save file: a zip archive without TorchScript's records
+// (LibTorch then misses constants.pkl or the code), or a legacy pickle (first byte 0x80).
+bool looks_like_torch_save(const std::string& path, const std::string& error) {
+  if (error.find("constants.pkl") != std::string::npos || error.find("code/") != std::string::npos) return true;
+  std::ifstream file(path, std::ios::binary);
+  const int first = file.get();
+  return first == 0x80;
+}
+
 torch::jit::Module load_model(const std::string& path, const torch::Device& device) {
   const std::string prefix = "cannot load TorchScript model '" + path + "': ";
-  std::error_code error;
-  if (!std::filesystem::exists(path, error)) throw CliError(kModelError, prefix + "no such file");
-  if (std::filesystem::is_directory(path, error)) throw CliError(kModelError, prefix + "is a directory");
+  // Before anything opens it: a FIFO would block the loader, /dev/zero would never end.
+  require_regular_file(path, "cannot load TorchScript model", kModelError);
   // LibTorch 1.13 can crash (SIGSEGV) on some corrupt archives (found by fuzz/fuzz_model_load): parse
   // the file once in a child process first, so a corrupt file gets an error, not a crash.
   const pid_t child = fork();
@@ -238,12 +257,30 @@ torch::jit::Module load_model(const std::string& path, const torch::Device& devi
   torch::jit::Module module;
   try {
     module = torch::jit::load(path);
+  } catch (const std::exception& caught) {
+    const std::string reason = error_message(caught);
+    if (looks_like_torch_save(path, reason))
+      throw CliError(kModelError, prefix + kExportHint + " (LibTorch: " + short_message(reason, false, 2) + ")");
+    throw CliError(kModelError, prefix + reason);
+  }
+  // C++ torch::save(module, path) writes an archive that loads, but holds only parameters: no code.
+  if (!module.find_method("forward")) throw CliError(kModelError, prefix + kExportHint + " (it has no forward method)");
+  try {
     module.eval();
     module.to(device);
   } catch (const std::exception& caught) {
     throw CliError(kModelError, prefix + error_message(caught));
   }
   return module;
+}
+
+// The dtype of the model's floating-point parameters (or buffers), if it has any.
+std::optional<torch::ScalarType> model_dtype(const torch::jit::Module& module) {
+  for (const torch::Tensor& parameter : module.parameters())
+    if (parameter.is_floating_point()) return parameter.scalar_type();
+  for (const torch::Tensor& buffer : module.buffers())
+    if (buffer.is_floating_point()) return buffer.scalar_type();
+  return std::nullopt;
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -359,6 +396,7 @@ int run_preprocess(const std::vector<std::string>& argv) {
                                          "preprocess");
   args.require("input", "preprocess");
   const std::string output = args.require("output", "preprocess");
+  check_output_file(output, "--output");
   const torch::Tensor batch = load_input(args.all("input"), image_options(args));
   try {
     nni::write_npy(output, batch);
@@ -545,7 +583,9 @@ int run_attribute(const std::vector<std::string>& argv) {
                                           {"noise-level", true, false},
                                           {"stdev", true, false},
                                           {"variant", true, false},
-                                          {"seed", true, false}},
+                                          {"seed", true, false},
+                                          {"dtype", true, false},
+                                          {"verbose", false, false}},
                                          "attribute");
   // ---------------------------------------------------------------- everything checkable before loading
   const std::string model_path = args.require("model", "attribute");
@@ -553,6 +593,14 @@ int run_attribute(const std::vector<std::string>& argv) {
   const std::string method_name = args.require("method", "attribute");
   const std::string output_path = args.require("output", "attribute");
   const bool quiet = args.has("quiet");
+  const bool verbose = args.has("verbose");
+  torch::ScalarType dtype = torch::kFloat32;
+  if (args.has("dtype")) {
+    const std::string& name = args.get("dtype");
+    if (name == "float32") dtype = torch::kFloat32;
+    else if (name == "float64") dtype = torch::kFloat64;
+    else throw CliError(kUsageError, "--dtype: expected float32 or float64, got '" + name + "'");
+  }
 
   auto known_method = [](const std::string& name, const std::string& option) -> const nni::MethodInfo& {
     try {
@@ -595,6 +643,11 @@ int run_attribute(const std::vector<std::string>& argv) {
   if (args.has("relu")) config.relu(true);
   config.score_cam_batch_size(positive("score-cam-batch-size", 64));
   config.steps(positive("steps", 50));
+  if (config.steps() > nni::IntegratedGradients::kMaxSteps)
+    throw CliError(kUsageError, "--steps: at most " + std::to_string(nni::IntegratedGradients::kMaxSteps) +
+                                    ", got " + args.get("steps") +
+                                    " (every step is one more forward and backward pass per example; the "
+                                    "Gauss-Legendre rule is exact for polynomials of degree < 2 * steps)");
   if (args.has("internal-batch-size")) {
     const int64_t rows = parse_int(args.get("internal-batch-size"), "--internal-batch-size");
     if (rows < 0) throw CliError(kUsageError, "--internal-batch-size: must be >= 0");
@@ -647,13 +700,28 @@ int run_attribute(const std::vector<std::string>& argv) {
   }
   const ImageOptions images_options = image_options(args);
   const torch::Device device = parse_device(args.get_or("device", "cpu"));
+  // The outputs can be written: checked now, not after the attributions were computed.
+  check_output_file(output_path, "--output");
+  if (args.has("png")) check_output_directory(args.get("png"), "--png");
 
   // ---------------------------------------------------------------- inputs, model, method
-  const torch::Tensor input = load_input(args.all("input"), images_options);  // CPU float32 [N, C, H, W]
+  const torch::Tensor input = load_input(args.all("input"), images_options, dtype);  // CPU [N, C, H, W]
   const int64_t examples = input.size(0);
   const TargetSpec target = parse_target(args.get_or("target", "predicted"), examples);
 
   torch::jit::Module module = load_model(model_path, device);
+  if (const auto parameters = model_dtype(module); parameters && *parameters != dtype) {
+    const std::string name = c10::toString(*parameters);
+    if (*parameters == torch::kFloat64)
+      throw CliError(kUsageError, "the model's parameters are Double; pass --dtype float64 (or cast the model to "
+                                  "float32)");
+    if (*parameters == torch::kFloat32)
+      throw CliError(kUsageError, "the model's parameters are Float; pass --dtype float32 (the default), or cast "
+                                  "the model to float64");
+    throw CliError(kUsageError, "the model's parameters are " + name +
+                                    "; nni explains float32 and float64 models: cast the model to float32 "
+                                    "(model.float()) and export it again");
+  }
   const nni::Model model(module);
   if (effective.needs_layer) {
     if (config.layer().empty())
@@ -683,7 +751,7 @@ int run_attribute(const std::vector<std::string>& argv) {
     } catch (const std::exception& error) {
       std::ostringstream message;
       message << method_name << " failed on batch " << b << " (examples " << begin << ".." << end - 1
-              << "): " << error_message(error);
+              << "): " << short_message(error_message(error), verbose);
       throw CliError(kRuntimeError, message.str());
     }
   };
@@ -708,12 +776,18 @@ int run_attribute(const std::vector<std::string>& argv) {
     try {
       shape_probe = method->attribute(one, target.for_rows(0, 1, device));
     } catch (const std::exception& error) {
-      throw CliError(kRuntimeError, method_name + " failed: " + error_message(error));
+      throw CliError(kRuntimeError, method_name + " failed: " + short_message(error_message(error), verbose));
     }
     std::vector<int64_t> shape = shape_probe.sizes().vec();
     shape[0] = 0;
     attributions = torch::empty(shape, torch::kFloat32);
     if (!quiet) warn("shard " + args.get("shard") + " holds no batch; writing an empty result");
+  }
+  // The library's methods check their results; this covers every method, whatever its checks.
+  try {
+    nni::detail::check_finite_result(attributions, method_name.c_str(), "the attributions");
+  } catch (const std::exception& error) {
+    throw CliError(kRuntimeError, error_message(error) + "; nothing was written to '" + output_path + "'");
   }
   try {
     nni::write_npy(output_path, attributions);
@@ -728,8 +802,8 @@ int run_attribute(const std::vector<std::string>& argv) {
     const torch::Tensor row_index = torch::tensor(rows, torch::kInt64);
     const bool layer_map = smooth ? effective.layer_map : info.layer_map;
     const bool normalized_by_user = !images_options.mean.empty();
-    write_pngs(args.get("png"), attributions, input.index_select(0, row_index), rows, layer_map, images_options,
-               normalized_by_user, method_name);
+    write_pngs(args.get("png"), attributions, input.index_select(0, row_index).to(torch::kFloat32), rows, layer_map,
+               images_options, normalized_by_user, method_name);
     if (!quiet) std::cerr << "nni: wrote " << rows.size() << " PNG files to " << args.get("png") << '\n';
   }
 
