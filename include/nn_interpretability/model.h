@@ -26,6 +26,8 @@ using ForwardFunction = std::function<torch::Tensor(const torch::Tensor&)>;
 
 namespace detail {
 
+class LayerSession;
+
 /// What a method needs from a model. One implementation per kind of model.
 class ModelBackend {
  public:
@@ -52,16 +54,24 @@ class ModelBackend {
   virtual std::string describe() const = 0;
   /// Layer names, in named_modules() order.
   virtual std::vector<std::string> layer_names() const { return {}; }
-  /// The forward pass with the output of `layer` captured; `layer` is known to be a valid name.
-  /// Returns {output, undefined} when the backend cannot reach the layer by itself.
-  virtual std::pair<torch::Tensor, torch::Tensor> forward_with_layer(const torch::Tensor& input,
-                                                                     const std::string& layer) {
+  /// The type of a layer (its class name), for describe_layers; empty when unknown.
+  virtual std::string layer_type(const std::string& layer) const {
     (void)layer;
-    return {forward(input), torch::Tensor()};
+    return "";
   }
-  /// Why `layer` cannot be reached automatically, for the error message.
-  virtual std::string unreachable_reason(const std::string& layer) const {
+  /// The forward pass with `session` active (mark_layer calls in the model's forward report to it).
+  /// A backend that reaches layers by itself calls session.set_planned(slot) for each layer it will
+  /// see and reports every call of it through session.on_call; requested names are known to exist.
+  virtual torch::Tensor forward_with_layers(const torch::Tensor& input, LayerSession& session) {
+    (void)session;
+    return forward(input);
+  }
+  /// Why `layer` cannot be reached (the backend did not plan it), or, when it was planned, why no
+  /// call of it was seen; for the error message. `replacing`: the request replaces the output.
+  virtual std::string unreachable_reason(const std::string& layer, bool planned, bool replacing) const {
     (void)layer;
+    (void)replacing;
+    if (planned) return "it was not called in this forward pass";
     return "this kind of model gives no access to its layers";
   }
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include <c10/util/Exception.h>
 #include <torch/nn/modules/container/sequential.h>
 
+#include "nn_interpretability/detail/layer_session.h"
 #include "nn_interpretability/model.h"
 
 namespace nn_interpretability {
@@ -36,12 +38,16 @@ std::vector<std::string> split_path(const std::string& path) {
 // can be found: each hop is the next top-level operator whose first input is the current tensor.
 
 // RecordFunction callbacks are plain function pointers, so their state is thread-local.
-struct OperatorCapture {
-  std::unordered_set<const c10::TensorImpl*> weights;
+struct Tracker {
+  size_t slot = 0;
   int hops_needed = 0;
   int hops_done = 0;
   const c10::TensorImpl* current = nullptr;
-  torch::Tensor value;
+};
+struct OperatorCapture {
+  LayerSession* session = nullptr;
+  std::vector<Tracker> trackers;
+  std::unordered_map<const c10::TensorImpl*, std::vector<size_t>> trackers_of_weight;
   int depth = 0;
 };
 thread_local OperatorCapture* operator_capture = nullptr;
@@ -49,7 +55,7 @@ thread_local OperatorCapture* operator_capture = nullptr;
 // What a top-level operator's start callback saw of its inputs. Inputs are read in the start
 // callback only: LibTorch 2.x invalidates them once the kernel has run (1.13 still allowed it).
 struct TopLevelOperator : at::ObserverContext {
-  bool uses_weight = false;
+  std::vector<size_t> anchored;  // trackers whose layer's weight this operator takes
   const c10::TensorImpl* first_input = nullptr;
 };
 
@@ -60,10 +66,12 @@ std::unique_ptr<at::ObserverContext> on_operator_start(const at::RecordFunction&
   auto top = std::make_unique<TopLevelOperator>();
   const auto inputs = record.inputs();
   for (const c10::IValue& value : inputs) {
-    if (value.isTensor() && capture->weights.count(value.toTensor().unsafeGetTensorImpl()) != 0) {
-      top->uses_weight = true;
-      break;
-    }
+    if (!value.isTensor()) continue;
+    auto found = capture->trackers_of_weight.find(value.toTensor().unsafeGetTensorImpl());
+    if (found == capture->trackers_of_weight.end()) continue;
+    for (size_t tracker : found->second)
+      if (std::find(top->anchored.begin(), top->anchored.end(), tracker) == top->anchored.end())
+        top->anchored.push_back(tracker);
   }
   if (!inputs.empty() && inputs[0].isTensor()) top->first_input = inputs[0].toTensor().unsafeGetTensorImpl();
   return top;
@@ -77,15 +85,23 @@ void on_operator_end(const at::RecordFunction& record, at::ObserverContext* cont
   const auto* top = static_cast<const TopLevelOperator*>(context);
   const auto& outputs = record.outputs();
   if (outputs.empty() || !outputs[0].isTensor()) return;
-  if (top->uses_weight) {  // the anchor; a layer called twice is taken at its last call
-    capture->value = outputs[0].toTensor();
-    capture->current = capture->value.unsafeGetTensorImpl();
-    capture->hops_done = 0;
-  } else if (capture->current != nullptr && capture->hops_done < capture->hops_needed &&
-             top->first_input == capture->current) {
-    capture->value = outputs[0].toTensor();
-    capture->current = capture->value.unsafeGetTensorImpl();
-    ++capture->hops_done;
+  const torch::Tensor output = outputs[0].toTensor();
+  for (size_t index = 0; index < capture->trackers.size(); ++index) {
+    Tracker& tracker = capture->trackers[index];
+    const bool anchor = std::find(top->anchored.begin(), top->anchored.end(), index) != top->anchored.end();
+    if (anchor) {
+      tracker.hops_done = 0;
+    } else if (tracker.current != nullptr && tracker.hops_done < tracker.hops_needed &&
+               top->first_input == tracker.current) {
+      ++tracker.hops_done;
+    } else {
+      continue;
+    }
+    tracker.current = output.unsafeGetTensorImpl();
+    if (tracker.hops_done == tracker.hops_needed) {  // one call of the layer ends here
+      capture->session->on_call(tracker.slot, output, CallSource::kObservation);
+      if (tracker.hops_needed > 0) tracker.current = nullptr;
+    }
   }
 }
 
@@ -117,36 +133,36 @@ struct OperatorPlan {
 
 // --- Way 2: run nn::Sequential containers child by child ----------------------------------------
 
-// Child indices from the root to the layer, when every container on the way is an nn::Sequential.
-bool sequential_path(torch::nn::Module& root, const std::string& layer, std::vector<size_t>& indices) {
+// Whether every container from the root down to `layer` is an nn::Sequential.
+bool on_sequential_path(torch::nn::Module& root, const std::string& layer) {
   torch::nn::Module* current = &root;
   for (const std::string& part : split_path(layer)) {
     if (dynamic_cast<torch::nn::SequentialImpl*>(current) == nullptr) return false;
-    const auto children = current->named_children();
-    size_t index = 0;
-    while (index < children.size() && children[index].key() != part) ++index;
-    if (index == children.size()) return false;
-    indices.push_back(index);
-    current = children[index].value().get();
+    torch::nn::Module* next = nullptr;
+    for (const auto& child : current->named_children())
+      if (child.key() == part) next = child.value().get();
+    if (next == nullptr) return false;
+    current = next;
   }
   return true;
 }
 
-torch::Tensor run_sequential(torch::nn::SequentialImpl& sequential, torch::Tensor x, const std::vector<size_t>& path,
-                             size_t depth, torch::Tensor& captured) {
+// Runs `sequential` child by child; each child named in `slots` (dotted paths from the root) reports
+// its output to the session, and the next child gets what the session hands back.
+torch::Tensor run_sequential(torch::nn::SequentialImpl& sequential, torch::Tensor x, const std::string& prefix,
+                             const std::unordered_map<std::string, size_t>& slots, LayerSession& session) {
   size_t index = 0;
+  const auto children = sequential.named_children();
   for (auto& child : sequential) {
-    if (index == path[depth]) {
-      if (depth + 1 == path.size()) {
-        x = child.forward(x);
-        captured = x;
-      } else {
-        x = run_sequential(*child.ptr()->as<torch::nn::SequentialImpl>(), x, path, depth + 1, captured);
-      }
-    } else {
-      x = child.forward(x);
-    }
+    const std::string name = prefix + children[index].key();
     ++index;
+    bool inner = false;
+    auto* nested = child.ptr()->as<torch::nn::SequentialImpl>();
+    if (nested != nullptr)
+      for (const auto& item : slots) inner |= item.first.compare(0, name.size() + 1, name + ".") == 0;
+    x = inner ? run_sequential(*nested, x, name + ".", slots, session) : child.forward(x);
+    auto found = slots.find(name);
+    if (found != slots.end()) x = session.on_call(found->second, x, CallSource::kRewrite);
   }
   return x;
 }
@@ -195,36 +211,55 @@ class ModuleBackend final : public ModelBackend {
     return names;
   }
 
-  std::pair<torch::Tensor, torch::Tensor> forward_with_layer(const torch::Tensor& input,
-                                                             const std::string& layer) override {
-    std::vector<size_t> path;
-    if (forward_is_module_forward_ && sequential_path(*module_, layer, path)) {
-      torch::Tensor captured;
-      torch::Tensor output = run_sequential(*module_->as<torch::nn::SequentialImpl>(), input, path, 0, captured);
-      return {output, captured};
-    }
-    OperatorPlan plan;
-    if (!plan_for(layer, plan)) return {forward_(input), torch::Tensor()};
-    OperatorCapture capture;
-    for (const auto& parameter : plan.anchor->parameters(/*recurse=*/false))
-      capture.weights.insert(parameter.unsafeGetTensorImpl());
-    capture.hops_needed = plan.hops;
-    torch::Tensor output;
-    {
-      OperatorCaptureScope scope(capture);
-      output = forward_(input);
-    }
-    if (capture.hops_done != capture.hops_needed) return {output, torch::Tensor()};
-    return {output, capture.value};
+  std::string layer_type(const std::string& layer) const override {
+    auto module = find(layer);
+    return module ? module->name() : "";
   }
 
-  std::string unreachable_reason(const std::string& layer) const override {
+  torch::Tensor forward_with_layers(const torch::Tensor& input, LayerSession& session) override {
+    std::unordered_map<std::string, size_t> sequential_slots;
+    OperatorCapture capture;
+    capture.session = &session;
+    for (size_t slot = 0; slot < session.size(); ++slot) {
+      const std::string& layer = session.layer(slot);
+      if (forward_is_module_forward_ && on_sequential_path(*module_, layer)) {
+        sequential_slots.emplace(layer, slot);
+        session.set_planned(slot);
+        continue;
+      }
+      OperatorPlan plan;
+      // Observation cannot swap an operator's output: a replacement needs a mark or a Sequential.
+      if (session.wants_replacement(slot) || !plan_for(layer, plan)) continue;
+      Tracker tracker;
+      tracker.slot = slot;
+      tracker.hops_needed = plan.hops;
+      const size_t index = capture.trackers.size();
+      capture.trackers.push_back(tracker);
+      for (const auto& parameter : plan.anchor->parameters(/*recurse=*/false))
+        capture.trackers_of_weight[parameter.unsafeGetTensorImpl()].push_back(index);
+      session.set_planned(slot);
+    }
+    std::unique_ptr<OperatorCaptureScope> scope;
+    if (!capture.trackers.empty()) scope = std::make_unique<OperatorCaptureScope>(capture);
+    if (!sequential_slots.empty())
+      return run_sequential(*module_->as<torch::nn::SequentialImpl>(), input, "", sequential_slots, session);
+    return forward_(input);
+  }
+
+  std::string unreachable_reason(const std::string& layer, bool planned, bool replacing) const override {
     OperatorPlan plan;
-    if (plan_for(layer, plan))
-      return "its operators were not seen during the forward pass (is it called, and called as a whole?)";
+    const bool observable = plan_for(layer, plan);
+    if (planned)
+      return "no call of it was seen in this forward pass (is it called, and called as a whole?)";
+    if (replacing && observable)
+      return "its output can be observed in a hand-written C++ forward but not replaced (LibTorch modules have "
+             "no forward hooks); mark it in the forward, x = nn_interpretability::mark_layer(\"" + layer +
+             "\", x);, or put it in an nn::Sequential";
     return "it (" + find(layer)->name() + ") has no parameters of its own, and it is neither an nn::Sequential " +
            "ending in such a layer nor a one-operator layer (activation, pooling, dropout, flatten, identity) " +
-           "following one inside an nn::Sequential (LibTorch modules have no forward hooks)";
+           "following one inside an nn::Sequential, and LibTorch modules have no forward hooks: mark its output " +
+           "in the model's forward, x = nn_interpretability::mark_layer(\"" + layer +
+           "\", x);, or name a layer with parameters inside it";
   }
 
  private:
@@ -234,6 +269,7 @@ class ModuleBackend final : public ModelBackend {
 
   bool plan_for(const std::string& layer, OperatorPlan& plan) const {
     std::shared_ptr<torch::nn::Module> target = find(layer);
+    if (target == nullptr) return false;  // not a module: only a mark can capture it
     if (!target->parameters(/*recurse=*/false).empty()) {
       plan = {target, 0};
       return true;
@@ -282,7 +318,7 @@ class ModuleBackend final : public ModelBackend {
   std::shared_ptr<torch::nn::Module> find(const std::string& layer) const {
     for (const auto& item : module_->named_modules("", /*include_self=*/false))
       if (item.key() == layer) return item.value();
-    TORCH_CHECK_VALUE(false, "unknown layer '", layer, "'");
+    return nullptr;
   }
 
   std::shared_ptr<torch::nn::Module> module_;

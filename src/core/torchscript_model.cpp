@@ -8,23 +8,33 @@
 // functions are copies of the forward graph with every submodule call inlined, so no cached plan of
 // the user's is ever used, and their own executors only ever run with the optimizer off.
 //
-// Layers are reached by rewriting such a copy: the submodule calls on the way to the layer are
-// inlined until the call of the layer itself (prim::CallMethod "forward" on the GetAttr chain
-// spelling its dotted name) is at the top level; its result is then returned next to the model's
-// output, and the rest is inlined.
+// Layers are reached by rewriting such a copy: every call of the module, wherever it is, gets a
+// `nn_interpretability::layer_output(value, slot)` operator after it, which reports the value to the
+// forward pass's LayerSession and hands the rest of the graph a copy (or a replacement). To find the
+// calls, the calls that may lead to the layer are inlined first, in every block (branches and loops
+// included): any method of the root and of each module on the layer's dotted path (`_forward_impl`,
+// DenseNet's `bn_function`, a traced module's `forward1`, ...). A module's own call is any method
+// named `forward`, `forward<digits>` (tracing names the second call of a module `forward1`) or
+// `forward__<digits>` (an overloaded forward).
+
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
+#include <torch/library.h>
 
 #include <c10/util/Exception.h>
 
+#include "nn_interpretability/detail/layer_session.h"
 #include "nn_interpretability/model.h"
 
 namespace nn_interpretability {
@@ -50,41 +60,95 @@ bool module_path(const Value* value, const Value* self, std::string& path) {
   return true;
 }
 
-// A fully inlined copy of the forward graph; with a layer name, one that returns
-// (output, layer output), or null when the layer's call is not found at the top level of the graph
-// (e.g. it happens inside control flow).
-std::shared_ptr<Graph> forward_graph(const torch::jit::Module& module, const std::string& layer) {
-  std::shared_ptr<Graph> graph = torch::jit::toGraphFunction(module.get_method("forward").function()).graph()->copy();
-  if (layer.empty()) {
-    torch::jit::Inline(*graph);
-    return graph;
-  }
-  const Value* self = graph->inputs().at(0);
-  Value* found = nullptr;
-  bool inlined = true;
-  while (inlined && found == nullptr) {
-    inlined = false;
-    for (Node* node : graph->nodes()) {
-      if (node->kind() != c10::prim::CallMethod || node->s(c10::attr::name) != "forward") continue;
-      std::string path;
-      if (!module_path(node->input(0), self, path)) continue;
-      if (path == layer) {
-        found = node->output();  // keep looking: a layer called twice is taken at its last call
-      } else if (layer.compare(0, path.size() + 1, path + ".") == 0) {
-        auto callee = node->input(0)->type()->expect<c10::ClassType>()->findMethod("forward");
-        if (callee == nullptr) continue;
-        // false: inline the callee as written (its optimized graph has lost the submodule calls).
-        torch::jit::inlineCallTo(node, &torch::jit::toGraphFunction(*callee), /*use_graph=*/false);
-        inlined = true;
-        break;
+// The operator that reports a layer's output: what the rest of the graph gets in its place.
+torch::Tensor layer_output(const torch::Tensor& value, int64_t slot) {
+  LayerSession* session = LayerSession::current();
+  if (session == nullptr || slot < 0 || static_cast<size_t>(slot) >= session->size()) return value.clone();
+  return session->on_call(static_cast<size_t>(slot), value, CallSource::kRewrite);
+}
+
+TORCH_LIBRARY(nn_interpretability, m) {
+  m.def("layer_output(Tensor value, int slot) -> Tensor", &layer_output);
+}
+
+// A module's own call: "forward", a traced module's later calls "forward1", "forward2", ..., and the
+// overloads TorchScript compiles from @torch.jit._overload_method ("forward__0", ...).
+bool is_forward_method(const std::string& name) {
+  if (name.compare(0, 7, "forward") != 0) return false;
+  size_t i = 7;
+  if (name.compare(i, 2, "__") == 0 && name.size() > 9) i += 2;
+  for (; i < name.size(); ++i)
+    if (name[i] < '0' || name[i] > '9') return false;
+  return true;
+}
+
+bool is_prefix_of_any(const std::string& path, const std::vector<std::string>& layers) {
+  if (path.empty()) return true;  // the root
+  for (const std::string& layer : layers)
+    if (layer.size() > path.size() && layer.compare(0, path.size() + 1, path + ".") == 0) return true;
+  return false;
+}
+
+// What the rewrite found of each requested layer.
+struct RewriteResult {
+  std::vector<int> call_sites;             // per slot
+  std::vector<std::string> non_tensor;     // per slot: the output type when it is not a tensor
+};
+
+// One pass over `block` and its nested blocks: puts a layer_output after each not yet seen call of a
+// requested layer, then inlines the calls that may lead to a requested layer. Returns whether it
+// inlined anything (new calls may have appeared).
+bool rewrite_block(torch::jit::Block* block, Graph& graph, const Value* self, const std::vector<std::string>& layers,
+                   const std::unordered_map<std::string, size_t>& slots, std::unordered_set<const Node*>& seen,
+                   RewriteResult& result) {
+  bool inlined = false;
+  for (auto it = block->nodes().begin(); it != block->nodes().end();) {
+    Node* node = *it;
+    ++it;  // before the node can be inlined away
+    for (torch::jit::Block* nested : node->blocks())
+      inlined |= rewrite_block(nested, graph, self, layers, slots, seen, result);
+    if (node->kind() != c10::prim::CallMethod) continue;
+    std::string path;
+    if (!module_path(node->input(0), self, path)) continue;
+    const std::string& method = node->s(c10::attr::name);
+    auto slot = slots.find(path);
+    if (slot != slots.end() && is_forward_method(method) && seen.insert(node).second) {
+      Value* output = node->output();
+      if (!output->type()->isSubtypeOf(*c10::TensorType::get())) {
+        result.non_tensor[slot->second] = output->type()->repr_str();
+      } else {
+        ++result.call_sites[slot->second];
+        torch::jit::WithInsertPoint insert_point(node->next());
+        Value* index = graph.insertConstant(static_cast<int64_t>(slot->second));
+        Value* reported = graph.insert(c10::Symbol::fromQualString("nn_interpretability::layer_output"), {output, index});
+        output->replaceAllUsesWith(reported);
+        reported->node()->replaceInput(0, output);
       }
     }
+    if (!is_prefix_of_any(path, layers)) continue;
+    auto callee = node->input(0)->type()->expect<c10::ClassType>()->findMethod(method);
+    if (callee == nullptr) continue;
+    // false: inline the callee as written (its optimized graph has lost the submodule calls).
+    torch::jit::inlineCallTo(node, &torch::jit::toGraphFunction(*callee), /*use_graph=*/false);
+    inlined = true;
   }
-  if (found == nullptr) return nullptr;
-  Node* pair = graph->createTuple({graph->outputs().at(0), found});
-  graph->appendNode(pair);
-  graph->eraseOutput(0);
-  graph->registerOutput(pair->output());
+  return inlined;
+}
+
+// A fully inlined copy of the forward graph, with layer_output after every call of the `layers`.
+std::shared_ptr<Graph> forward_graph(const torch::jit::Module& module, const std::vector<std::string>& layers,
+                                     RewriteResult& result) {
+  std::shared_ptr<Graph> graph = torch::jit::toGraphFunction(module.get_method("forward").function()).graph()->copy();
+  result.call_sites.assign(layers.size(), 0);
+  result.non_tensor.assign(layers.size(), "");
+  if (!layers.empty()) {
+    std::unordered_map<std::string, size_t> slots;
+    for (size_t i = 0; i < layers.size(); ++i) slots.emplace(layers[i], i);
+    std::unordered_set<const Node*> seen;
+    const Value* self = graph->inputs().at(0);
+    while (rewrite_block(graph->block(), *graph, self, layers, slots, seen, result)) {
+    }
+  }
   torch::jit::Inline(*graph);  // the remaining calls, whose cached plans may not be ours to use
   return graph;
 }
@@ -97,10 +161,7 @@ class TorchScriptBackend final : public ModelBackend {
   }
 
   torch::Tensor forward(const torch::Tensor& input) override {
-    c10::IValue result = run(function(""), input);
-    TORCH_CHECK_VALUE(result.isTensor(), "the TorchScript model must return one tensor [N, classes], got ",
-                      result.tagKind());
-    return result.toTensor();
+    return tensor_output(run(function({}).function.get(), input));
   }
 
   std::vector<torch::Tensor> tensors() const override {
@@ -133,23 +194,46 @@ class TorchScriptBackend final : public ModelBackend {
     return names;
   }
 
-  std::pair<torch::Tensor, torch::Tensor> forward_with_layer(const torch::Tensor& input,
-                                                             const std::string& layer) override {
-    torch::jit::GraphFunction* layer_function = function(layer);
-    if (layer_function == nullptr) return {forward(input), torch::Tensor()};
-    auto pair = run(layer_function, input).toTuple();
-    const c10::IValue& output = pair->elements()[0];
-    const c10::IValue& activation = pair->elements()[1];
-    TORCH_CHECK_VALUE(output.isTensor(), "the TorchScript model must return one tensor [N, classes], got ",
-                      output.tagKind());
-    TORCH_CHECK_VALUE(activation.isTensor(), "layer '", layer, "' returns ", activation.tagKind(),
-                      ", not a tensor");
-    return {output.toTensor(), activation.toTensor()};
+  std::string layer_type(const std::string& layer) const override {
+    for (const auto& item : user_module_.named_modules())
+      if (item.name == layer) return item.value.type()->name() ? item.value.type()->name()->qualifiedName() : "";
+    return "";
   }
 
-  std::string unreachable_reason(const std::string& layer) const override {
-    return "the call of '" + layer + "' was not found at the top level of the forward graph (is it called " +
-           "inside a loop or branch, or not called at all?)";
+  torch::Tensor forward_with_layers(const torch::Tensor& input, LayerSession& session) override {
+    std::vector<std::string> layers;
+    for (size_t slot = 0; slot < session.size(); ++slot) layers.push_back(session.layer(slot));
+    const LayerFunction& layer_function = function(layers);
+    for (size_t slot = 0; slot < session.size(); ++slot)
+      if (layer_function.rewrite.call_sites[slot] > 0) session.set_planned(slot);
+    return tensor_output(run(layer_function.function.get(), input));
+  }
+
+  std::string unreachable_reason(const std::string& layer, bool planned, bool replacing) const override {
+    (void)replacing;
+    std::lock_guard<std::mutex> lock(mutex_);
+    int sites = 0;
+    std::string non_tensor;
+    for (const auto& item : functions_) {
+      for (size_t slot = 0; slot < item.second.layers.size(); ++slot) {
+        if (item.second.layers[slot] != layer) continue;
+        sites = item.second.rewrite.call_sites[slot];
+        non_tensor = item.second.rewrite.non_tensor[slot];
+      }
+    }
+    if (planned)
+      return "its " + std::to_string(sites) + (sites == 1 ? " call" : " calls") +
+             " in the forward graph did not run for this input (inside a branch not taken, or a loop run zero times)";
+    if (non_tensor == "NoneType")
+      return "in this traced model its call takes no tensor and returns None: the module returned its input "
+             "unchanged when it was traced (Identity, or Dropout / StochasticDepth in eval mode), so tracing "
+             "recorded nothing of it. Its output is the tensor it was given: name the layer that produced that "
+             "tensor, or export the model with torch.jit.script";
+    if (!non_tensor.empty()) return "its forward returns " + non_tensor + ", not a tensor";
+    return "the forward pass never calls it (no call of its forward was found in the TorchScript graph, with every "
+           "method of the root and of its parent modules inlined and branches and loops searched; a module "
+           "that is only called from a method the forward does not reach, or is handed to a function as an "
+           "argument, cannot be found)";
   }
 
  private:
@@ -160,22 +244,37 @@ class TorchScriptBackend final : public ModelBackend {
     return stack.back();
   }
 
-  // One function per layer ("" = the plain forward), built on first use.
-  torch::jit::GraphFunction* function(const std::string& layer) {
+  struct LayerFunction {
+    std::vector<std::string> layers;
+    RewriteResult rewrite;
+    std::unique_ptr<torch::jit::GraphFunction> function;
+  };
+
+  static torch::Tensor tensor_output(const c10::IValue& result) {
+    TORCH_CHECK_VALUE(result.isTensor(), "the TorchScript model must return one tensor [N, classes], got ",
+                      result.tagKind());
+    return result.toTensor();
+  }
+
+  // One function per list of requested layers (none = the plain forward), built on first use.
+  const LayerFunction& function(const std::vector<std::string>& layers) {
+    std::string key;
+    for (const std::string& layer : layers) key += layer + '\n';
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = functions_.find(layer);
+    auto it = functions_.find(key);
     if (it == functions_.end()) {
-      std::shared_ptr<Graph> graph = forward_graph(user_module_, layer);
-      std::unique_ptr<torch::jit::GraphFunction> function;
-      if (graph) function = std::make_unique<torch::jit::GraphFunction>("nni_forward", graph, nullptr);
-      it = functions_.emplace(layer, std::move(function)).first;
+      LayerFunction entry;
+      entry.layers = layers;
+      std::shared_ptr<Graph> graph = forward_graph(user_module_, layers, entry.rewrite);
+      entry.function = std::make_unique<torch::jit::GraphFunction>("nni_forward", graph, nullptr);
+      it = functions_.emplace(key, std::move(entry)).first;
     }
-    return it->second.get();
+    return it->second;
   }
 
   torch::jit::Module user_module_;  // a handle sharing the user's object: read only
-  std::mutex mutex_;
-  std::map<std::string, std::unique_ptr<torch::jit::GraphFunction>> functions_;
+  mutable std::mutex mutex_;
+  std::map<std::string, LayerFunction> functions_;
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 // Reaching named layers: nn::Sequential (nested), C++ modules with hand-written forwards and skip
 // connections, TorchScript (scripted and traced), and the mark_layer opt-in.
+#include <thread>
+
 #include "support/catch_torch.h"
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -218,4 +220,174 @@ TEST_CASE("layer_names lists dotted paths in named_modules order", "[layer]") {
   auto names = nni::layer_names(module);
   CHECK(std::find(names.begin(), names.end(), "features.4") != names.end());
   CHECK(std::find(names.begin(), names.end(), "classifier.3") != names.end());
+}
+
+// ------------------------------------------------------------------ layer access v2: semantics
+
+namespace {
+
+// A hand-written forward that calls one conv twice and applies an in-place ReLU after its BatchNorm.
+struct ReuseInPlaceNetImpl : torch::nn::Module {
+  explicit ReuseInPlaceNetImpl(bool mark_bn) : mark_bn_(mark_bn) {
+    conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(2, 2, 3).padding(1)));
+    bn = register_module("bn", torch::nn::BatchNorm2d(2));
+    fc = register_module("fc", torch::nn::Linear(2, 3));
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor y = conv(conv(x));  // the same module, called twice
+    y = bn(y);
+    if (mark_bn_) y = nni::mark_layer("bn", y);
+    y.relu_();  // in place: modifies the BatchNorm's output
+    return fc(y.mean({2, 3}));
+  }
+  torch::nn::Conv2d conv{nullptr};
+  torch::nn::BatchNorm2d bn{nullptr};
+  torch::nn::Linear fc{nullptr};
+  bool mark_bn_;
+};
+TORCH_MODULE(ReuseInPlaceNet);
+
+}  // namespace
+
+TEST_CASE("A C++ module called twice: the last call by default, the first or every call on request", "[layer]") {
+  torch::manual_seed(60);
+  ReuseInPlaceNet model(false);
+  model->eval();
+  torch::Tensor input = torch::rand({2, 2, 5, 5});
+  torch::Tensor first = model->conv(input);
+  torch::Tensor second = model->conv(first);
+  CHECK_THAT(nni::forward_with_layer(model, input, "conv").activation, AllClose(second));
+  CHECK_THAT(nni::forward_with_layer(model, input, "conv@first").activation, AllClose(first));
+  const auto all = nni::forward_with_layers(model, input, {nni::LayerRequest("conv").call(nni::LayerCall::all())});
+  REQUIRE(all.layers.front().calls == 2);
+  CHECK_THAT(all.layers.front().values[0], AllClose(first));
+  CHECK_THAT(all.layers.front().values[1], AllClose(second));
+  // The gradient with respect to the first call flows through the second one.
+  auto captured = nni::forward_with_layer(model, input, "conv@0");
+  CHECK(torch::autograd::grad({captured.output.select(1, 0).sum()}, {captured.activation})[0].abs().sum().item<double>() >
+        0);
+}
+
+TEST_CASE("An in-place operation after an observed layer is an error, never the modified value", "[layer][errors]") {
+  torch::manual_seed(61);
+  ReuseInPlaceNet model(false);
+  model->eval();
+  torch::Tensor input = torch::rand({2, 2, 5, 5});
+  auto before = nni_test::ModelSnapshot::of(*model);
+  CHECK_THROWS_WITH(nni::forward_with_layer(model, input, "bn"),
+                    Contains("layer 'bn'") && Contains("modified in place") && Contains("mark_layer(\"bn\", x)"));
+  CHECK_THROWS_WITH(nni::GradCam(model, "bn").attribute(input, 0), Contains("modified in place"));
+  CHECK(before.difference(nni_test::ModelSnapshot::of(*model)) == "");
+  // describe_layers says the same instead of reporting a shape.
+  for (const auto& layer : nni::describe_layers(model, input)) {
+    INFO(layer.name);
+    CHECK(layer.reachable == (layer.name != "bn"));
+    if (layer.name == "bn") CHECK_THAT(layer.reason, Contains("modified in place"));
+    if (layer.name == "conv") CHECK(layer.calls == 2);
+  }
+}
+
+TEST_CASE("mark_layer protects the marked value from later in-place operations", "[layer]") {
+  torch::manual_seed(62);
+  ReuseInPlaceNet model(true);
+  model->eval();
+  torch::Tensor input = torch::rand({2, 2, 5, 5});
+  torch::Tensor expected = model->bn(model->conv(model->conv(input)));
+  REQUIRE(expected.min().item<double>() < 0);
+  auto captured = nni::forward_with_layer(model, input, "bn");
+  CHECK_THAT(captured.activation, AllClose(expected));  // before the ReLU
+  CHECK_THAT(captured.output, AllClose(model->forward(input)));
+  // The gradient is with respect to the BatchNorm's output: zero where the ReLU cut it.
+  torch::Tensor gradient = torch::autograd::grad({captured.output.select(1, 1).sum()}, {captured.activation})[0];
+  CHECK(gradient.masked_select(expected < 0).abs().max().item<double>() == 0.0);
+  CHECK(gradient.masked_select(expected > 0).abs().max().item<double>() > 0.0);
+}
+
+TEST_CASE("An nn::Sequential layer before ReLU(inplace) is captured before the ReLU", "[layer]") {
+  torch::manual_seed(63);
+  torch::nn::Sequential model(torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 3, 3).padding(1)),
+                              torch::nn::ReLU(torch::nn::ReLUOptions(true)), torch::nn::AdaptiveAvgPool2d(1),
+                              torch::nn::Flatten(), torch::nn::Linear(3, 2));
+  torch::Tensor input = torch::randn({2, 1, 6, 6});
+  torch::Tensor conv = model[0]->as<torch::nn::Conv2d>()->forward(input);
+  REQUIRE(conv.min().item<double>() < 0);
+  CHECK_THAT(nni::forward_with_layer(model, input, "0").activation, AllClose(conv));
+  CHECK_THAT(nni::forward_with_layer(model, input, "1").activation, AllClose(conv.clamp_min(0)));
+}
+
+TEST_CASE("Replacing a layer's output: nn::Sequential, mark_layer, and a clear refusal for an observed layer",
+          "[layer]") {
+  torch::manual_seed(64);
+  torch::nn::Sequential model(torch::nn::Linear(3, 4), torch::nn::ReLU(), torch::nn::Linear(4, 2));
+  torch::Tensor input = torch::randn({2, 3});
+  auto* last = model[2]->as<torch::nn::Linear>();
+  auto replaced = nni::forward_with_layers(model, input, {nni::LayerRequest("1").replace_with(torch::ones({4}))});
+  CHECK_THAT(replaced.output, AllClose(last->forward(torch::ones({2, 4}))));
+  CHECK_THAT(replaced.layers.front().value(), AllClose(torch::relu(model[0]->as<torch::nn::Linear>()->forward(input))));
+  auto doubled = nni::forward_with_layers(
+      model, input, {nni::LayerRequest("1").replace([](const torch::Tensor& x) { return 2 * x; })});
+  CHECK_THAT(doubled.output, AllClose(last->forward(2 * replaced.layers.front().value())));
+
+  ReuseInPlaceNet marked(true);
+  marked->eval();
+  torch::Tensor image = torch::rand({2, 2, 5, 5});
+  auto zero = nni::forward_with_layers(marked, image, {nni::LayerRequest("bn").replace_with(torch::zeros({1}))});
+  CHECK_THAT(zero.output, AllClose(marked->fc(torch::zeros({2, 2}))));
+  // A layer only observed in a hand-written C++ forward (no mark) cannot be replaced, and says so.
+  ReuseInPlaceNet observed(false);
+  observed->eval();
+  CHECK_THROWS_WITH(nni::forward_with_layers(observed, image, {nni::LayerRequest("conv").replace_with(torch::zeros({1}))}),
+                    Contains("can be observed") && Contains("not replaced") && Contains("mark_layer(\"conv\", x)"));
+}
+
+TEST_CASE("Several layers of a C++ module in one forward pass equal one pass each", "[layer]") {
+  torch::manual_seed(65);
+  ResidualNet model(true);
+  torch::Tensor input = torch::rand({2, 1, 6, 6});
+  auto all = nni::forward_with_layers(model, input, {"stem", "block.conv1", "block", "fc"});
+  for (size_t i = 0; i < all.layers.size(); ++i) {
+    INFO(all.layers[i].layer);
+    CHECK(torch::equal(all.layers[i].value(), nni::forward_with_layer(model, input, all.layers[i].layer).activation));
+  }
+  CHECK_THROWS_WITH(nni::forward_with_layers(model, input, {"stem", "stem@first"}), Contains("requested twice"));
+}
+
+TEST_CASE("Two threads capturing layers of one TorchScript model get their own results", "[layer][threads]") {
+  torch::jit::Module module = torch::jit::load(fixture("tiny_resnet_scripted.pt"));
+  module.eval();
+  nni::Model model(module);
+  torch::manual_seed(66);
+  torch::Tensor a = torch::rand({2, 3, 16, 16});
+  torch::Tensor b = torch::rand({3, 3, 16, 16});
+  const auto names = nni::layer_names(model);
+  REQUIRE(!names.empty());
+  const std::string layer = names.back() == "fc" ? names[names.size() - 2] : names.back();
+  torch::Tensor expected_a = nni::forward_with_layer(model, a, layer).activation;
+  torch::Tensor expected_b = nni::forward_with_layer(model, b, layer).activation;
+  bool same_a = true, same_b = true;
+  std::thread first([&] {
+    for (int i = 0; i < 20; ++i) same_a &= torch::equal(nni::forward_with_layer(model, a, layer).activation, expected_a);
+  });
+  std::thread second([&] {
+    for (int i = 0; i < 20; ++i) same_b &= torch::equal(nni::forward_with_layer(model, b, layer).activation, expected_b);
+  });
+  first.join();
+  second.join();
+  CHECK(same_a);
+  CHECK(same_b);
+}
+
+TEST_CASE("describe_layers on a C++ ResNet-style model: shapes, call counts and reasons", "[layer]") {
+  ResidualNet model(false);
+  const auto layers = nni::describe_layers(model, torch::rand({2, 1, 6, 6}));
+  REQUIRE(layers.size() == 5);
+  CHECK(layers[0].name == "stem");
+  CHECK(layers[0].reachable);
+  CHECK(layers[0].output_shape == std::vector<int64_t>({2, 4, 6, 6}));
+  CHECK(layers[1].name == "block");
+  CHECK_FALSE(layers[1].reachable);
+  CHECK_THAT(layers[1].reason, Contains("mark_layer"));
+  CHECK(layers[1].type.find("ResidualBlockImpl") != std::string::npos);
+  CHECK(layers[4].output_shape == std::vector<int64_t>({2, 3}));
+  CHECK_THROWS_WITH(nni::describe_layers(model, torch::rand({0, 1, 6, 6})), Contains("empty batch"));
 }
