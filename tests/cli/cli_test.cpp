@@ -183,6 +183,25 @@ TEST_CASE("nni layers lists the dotted layer names with their output shapes") {
   CHECK_THAT(line_of("features"), Contains("[1, 16, 4, 4]"));
 }
 
+TEST_CASE("nni layers on torchvision models: every layer reachable in one pass, calls counted, reasons shown") {
+  TempDir dir;
+  const std::string real = std::string(NNI_SOURCE_DIR) + "/tests/fixtures/real_models/";
+  const Run scripted = nni_run(dir, "layers --model " + quote(real + "densenet_scripted.pt") + " --input-shape 1,3,64,64");
+  REQUIRE(scripted.code == 0);
+  CHECK_THAT(scripted.out, Contains("features.denseblock1.denselayer1.norm1"));
+  CHECK_THAT(scripted.out, !Contains("unreachable"));
+  CHECK_THAT(scripted.out, Contains("layers reachable)"));
+  const Run resnet = nni_run(dir, "layers --model " + quote(real + "resnet_traced.pt") + " --input-shape 1,3,64,64");
+  REQUIRE(resnet.code == 0);
+  for (const auto& line : lines_of(resnet.out))
+    if (line.compare(0, 14, "layer4.0.relu ") == 0) CHECK_THAT(line, Contains("3 calls"));
+  // Traced, an identity-in-eval module left no trace: the reason says so and what to do.
+  const Run convnext = nni_run(dir, "layers --model " + quote(real + "convnext_traced.pt") + " --input-shape 1,3,64,64");
+  REQUIRE(convnext.code == 0);
+  CHECK_THAT(convnext.out, Contains("features.1.0.stochastic_depth") && Contains("unreachable: in this traced model") &&
+                               Contains("torch.jit.script"));
+}
+
 TEST_CASE("nni attribute writes what the library computes for the same input and configuration") {
   TempDir dir;
   struct Case {

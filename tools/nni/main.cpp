@@ -145,7 +145,9 @@ const char* kLayersHelp =
     R"(Usage: nni layers --model M.pt --input-shape N,C,H,W [--device cpu|cuda]
 
 Lists every layer of the TorchScript model by its dotted name, with the shape of its output for a
-random input of the given shape; "unreachable" marks layers whose output cannot be captured.
+random input of the given shape and, for a module called several times, the number of calls (select
+one with --layer NAME@first, NAME@last or NAME@<k>; the last is the default). "unreachable" marks
+layers whose output cannot be captured, with the reason; one forward pass serves all layers.
 )";
 
 const char* kImageHelp =
@@ -354,7 +356,10 @@ int run_layers(const std::vector<std::string>& argv) {
   const nni::Model model(module);
 
   torch::manual_seed(0);
-  const torch::Tensor input = torch::rand(shape).to(device);
+  // In the model's own floating-point dtype (a float64 export gets a float64 input).
+  const torch::Tensor reference = model.backend().reference_parameter();
+  const torch::Tensor input =
+      torch::rand(shape).to(device, reference.defined() ? reference.scalar_type() : torch::kFloat);
   try {
     const torch::Tensor output = model.forward(input);
     std::cout << "(output)  " << shape_string(output.sizes()) << '\n';
@@ -362,19 +367,34 @@ int run_layers(const std::vector<std::string>& argv) {
     throw CliError(kRuntimeError, "the model cannot run on an input of shape " + shape_string(shape) + ": " +
                                       error_message(error));
   }
-  const std::vector<std::string> names = nni::layer_names(model);
-  if (names.empty()) std::cout << "(the model has no named layers)\n";
-  std::size_t width = 0;
-  for (const auto& name : names) width = std::max(width, name.size());
-  for (const auto& name : names) {
-    std::cout << std::left << std::setw(static_cast<int>(width) + 2) << name;
-    try {
-      const nni::LayerForward forward = nni::forward_with_layer(model, input, name);
-      std::cout << shape_string(forward.activation.sizes()) << '\n';
-    } catch (const std::exception&) {
-      std::cout << "unreachable\n";
-    }
+  // One forward pass for every layer: shape, number of calls, or why it cannot be reached.
+  const std::vector<nni::LayerDescription> layers = nni::describe_layers(model, input);
+  if (layers.empty()) std::cout << "(the model has no named layers)\n";
+  std::size_t width = 0, shape_width = 0;
+  std::vector<std::string> shapes;
+  for (const auto& layer : layers) {
+    width = std::max(width, layer.name.size());
+    shapes.push_back(layer.calls > 0 && layer.reachable ? shape_string(layer.output_shape) : "");
+    shape_width = std::max(shape_width, shapes.back().size());
   }
+  std::size_t reachable = 0;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const nni::LayerDescription& layer = layers[i];
+    std::cout << std::left << std::setw(static_cast<int>(width) + 2) << layer.name;
+    if (!layer.reachable) {
+      std::cout << "unreachable: " << layer.reason << '\n';
+      continue;
+    }
+    ++reachable;
+    if (layer.calls == 0) {
+      std::cout << "not run for this input: " << layer.reason << '\n';
+      continue;
+    }
+    std::cout << std::setw(static_cast<int>(shape_width) + 2) << shapes[i];
+    if (layer.calls > 1) std::cout << layer.calls << " calls (the last by default; NAME@first, NAME@<k>)";
+    std::cout << '\n';
+  }
+  if (!layers.empty()) std::cout << "(" << reachable << " of " << layers.size() << " layers reachable)\n";
   return kOk;
 }
 
