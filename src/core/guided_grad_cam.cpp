@@ -44,8 +44,10 @@ torch::Tensor GuidedGradCam::attribute(const torch::Tensor& input, const Target&
   detail::apply_relu_rule(forward.output, detail::ReluGradientRule::kGuided);
   auto gradients = torch::autograd::grad({scores}, {leaf}, {at::ones_like(scores)}, /*retain_graph=*/false,
                                          /*create_graph=*/false, /*allow_unused=*/true);
-  torch::Tensor guided = gradients[0].defined() ? gradients[0] : at::zeros_like(input);
-  return guided * map;
+  TORCH_CHECK_VALUE(gradients[0].defined(), method,
+                    ": the target's scores do not depend on the input through autograd (does the forward detach it "
+                    "or run under NoGradGuard?)");
+  return gradients[0] * map;
 }
 
 }  // namespace nn_interpretability

@@ -455,3 +455,13 @@ TEST_CASE("A layer the score does not depend on is reported", "[errors]") {
   CHECK_THROWS_WITH(nni::GradCam(model, nni::GradCamOptions("side")).attribute(torch::rand({1, 2, 5, 5}), 0),
                     Contains("do not depend on the output of layer 'side'"));
 }
+
+TEST_CASE("Guided Grad-CAM refuses a model whose layer is cut off from the input, not return zeros", "[errors]") {
+  // The input is detached before the layer: Grad-CAM's layer gradient exists (the head has
+  // parameters) but guided backprop's input gradient does not.
+  torch::manual_seed(70);
+  auto body = gap_model();
+  nni::Model model(body.ptr(), [body](const torch::Tensor& x) mutable { return body->forward(x.detach()); });
+  CHECK_THROWS_WITH(nni::GuidedGradCam(model, nni::GuidedGradCamOptions("0")).attribute(torch::rand({2, 2, 4, 4}), 0),
+                    Contains("GuidedGradCam") && Contains("do not depend on the input through autograd"));
+}
