@@ -208,13 +208,12 @@ void check_requests(const std::vector<LayerRequest>& layers) {
 LayersForward run_with_layers(const Model& model, const torch::Tensor& input, const std::vector<LayerRequest>& layers,
                               const std::vector<int64_t>& call_counts) {
   detail::ModelBackend& backend = model.backend();
-  const std::vector<std::string> names = backend.layer_names();
-  const std::unordered_set<std::string> known(names.begin(), names.end());
   detail::LayerSession session(layers, call_counts);
   torch::Tensor output = detail::checked_forward(backend, input, [&] { return backend.forward_with_layers(input, session); });
-  std::vector<LayerCapture> captures = session.finish([&](size_t slot) {
+  std::vector<LayerCapture> captures = session.finish([&](size_t slot) {  // only on failure
     const std::string& name = session.layer(slot);
-    if (known.count(name) == 0) {
+    const std::vector<std::string> names = backend.layer_names();
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
       std::string message =
           "unknown layer '" + name + "'; the " + backend.describe() + " has these layers: " + list_names(names);
       if (names.empty())
