@@ -132,12 +132,11 @@ ObjectiveEvaluation Objective::evaluate(const Model& model, const torch::Tensor&
   if (names.empty()) {
     output = model.forward(input);
   } else {
-    // One forward pass per distinct layer: forward_with_layer captures one layer per pass.
-    for (const std::string& name : names) {
-      LayerForward captured = forward_with_layer(model, input, name);
-      if (!output.defined()) output = captured.output;
-      activations.push_back(captured.activation);
-    }
+    // One forward pass captures every layer the objective names.
+    const std::vector<LayerRequest> requests(names.begin(), names.end());
+    LayersForward captured = forward_with_layers(model, input, requests);
+    output = captured.output;
+    for (const LayerCapture& layer : captured.layers) activations.push_back(layer.value());
   }
   const int64_t batch = input.size(0);
   torch::Tensor log_probabilities;
