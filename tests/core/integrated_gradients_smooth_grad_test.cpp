@@ -289,3 +289,30 @@ TEST_CASE("Integrated gradients refuses more steps than kMaxSteps when it is bui
   CHECK(middle.alphas == std::vector<double>({0.125, 0.375, 0.625, 0.875}));
   CHECK(middle.weights == std::vector<double>({0.25, 0.25, 0.25, 0.25}));
 }
+
+TEST_CASE("The O(n) Gauss-Legendre rule (Taylor series from root to root) equals per-node Newton for large n",
+          "[integrated_gradients][quadrature]") {
+  for (int64_t n : {129, 130, 1000, 1001, 5000, 100000}) {
+    const nni::detail::Quadrature q = nni::detail::integration_rule(nni::IntegrationRule::kGaussLegendre, n);
+    REQUIRE(q.alphas.size() == static_cast<std::size_t>(n));
+    double total = 0;
+    for (double w : q.weights) total += w;
+    INFO("n = " << n);
+    CHECK(std::abs(total - 1) <= 1e-13);
+    // Nodes near both ends (the recurrence's), the switch-over region and the middle (the series').
+    std::vector<int64_t> nodes{1, 2, 5, 9, 10, 11, 12, 15, 20, 40, n / 4, n / 2, n / 2 + 1, n - 9, n};
+    // Next to the ends a weight is ill-conditioned (1 - x² ~ 1/n²: one ulp of x moves it by ~n²·ulp
+    // of itself, in the reference as much as here); in the middle it is not.
+    const double nd = static_cast<double>(n);
+    const double end_tolerance = std::max(1e-12, 4e-16 * nd * nd);
+    for (int64_t i : nodes) {
+      double alpha = 0, weight = 0;
+      reference_gauss_legendre_node(n, i, alpha, weight);
+      INFO("node " << i);
+      const bool middle = i == n / 4 || i == n / 2 || i == n / 2 + 1;
+      CHECK(std::abs(q.alphas[static_cast<std::size_t>(i - 1)] - alpha) <= 1e-14);
+      CHECK(std::abs(q.weights[static_cast<std::size_t>(i - 1)] - weight) <= (middle ? 1e-11 : end_tolerance) * weight);
+    }
+    for (int64_t degree : {1, 2, 7, 100}) CHECK(std::abs(integrate_power(q, degree) - 1.0 / (degree + 1)) <= 1e-13);
+  }
+}
