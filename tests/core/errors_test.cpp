@@ -171,17 +171,6 @@ struct CutBackboneImpl : torch::nn::Module {
 };
 TORCH_MODULE(CutBackbone);
 
-// The gradient methods (everything built on the input gradient), by name.
-std::vector<std::shared_ptr<nni::Attribution>> gradient_methods(const nni::Model& model) {
-  return {std::make_shared<nni::VanillaGradient>(model),
-          std::make_shared<nni::SaliencyMap>(model),
-          std::make_shared<nni::InputXGradient>(model),
-          std::make_shared<nni::GuidedBackprop>(model),
-          std::make_shared<nni::Deconvolution>(model),
-          std::make_shared<nni::IntegratedGradients>(model, nni::IntegratedGradientsOptions().steps(3)),
-          std::make_shared<nni::SmoothGrad>(nni::VanillaGradient(model), nni::SmoothGradOptions().samples(2).seed(1))};
-}
-
 // The class name each method puts in front of its messages.
 std::string class_name(const nni::Attribution& method) {
   const std::string name = method.name();
@@ -191,7 +180,7 @@ std::string class_name(const nni::Attribution& method) {
   if (name == "guided_backprop") return "GuidedBackprop";
   if (name == "deconvolution") return "Deconvolution";
   if (name == "integrated_gradients") return "IntegratedGradients";
-  return "VanillaGradient";  // SmoothGrad's base reports it
+  return "GuidedBackprop";  // SmoothGrad's base (all_methods smooths guided backprop) reports it
 }
 
 }  // namespace
@@ -200,7 +189,7 @@ TEST_CASE("Gradient methods refuse scores that reach the input through no autogr
           "[errors][silent]") {
   const torch::Tensor input = torch::rand({2, 1, 8, 8});
   auto check_all = [&](const nni::Model& model, const std::string& what) {
-    for (const auto& method : gradient_methods(model)) {
+    for (const auto& method : all_methods(model)) {
       INFO(what << ": " << method->name());
       CHECK_THROWS_AS(method->attribute(input), c10::ValueError);
       CHECK_THROWS_WITH(method->attribute(input),
@@ -251,7 +240,7 @@ TEST_CASE("A model returning NaN or Inf scores is refused, naming the rows", "[e
   input[0][0][0][0] = 0.75;
   input[3][0][0][0] = 0.75;
   const nni::Model nan_model = scores_of(std::numeric_limits<double>::quiet_NaN());
-  for (const auto& method : gradient_methods(nan_model)) {
+  for (const auto& method : all_methods(nan_model)) {
     INFO(method->name());
     CHECK_THROWS_AS(method->attribute(input, 0), c10::ValueError);
     CHECK_THROWS_WITH(method->attribute(input, 0),
