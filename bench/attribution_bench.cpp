@@ -55,6 +55,7 @@
 #include "models/mnist_cnn.h"
 #include "models/resnet.h"
 #include "nn_interpretability/blas.h"
+#include "nn_interpretability/threads.h"
 #include "nn_interpretability/detail/checks.h"
 #include "nn_interpretability/detail/input_gradient.h"
 #include "nn_interpretability/nn_interpretability.h"
@@ -124,7 +125,7 @@ struct Settings {
   std::string filter;
   std::string json_path = "bench_results.json";
   int blas_threads = 1;
-  int torch_threads = 0;  // 0 = LibTorch's default
+  int torch_threads = 0;  // 0 = every available core (nn_interpretability::set_threads)
   double cell_seconds = 1.0;         // measuring time per cell (after the warm-up)
   double heavy_call_seconds = 4.0;   // floor calls above this get a single bracketed repeat
   double skip_call_seconds = 60.0;   // floor calls above this skip the group
@@ -995,13 +996,12 @@ int main(int argc, char** argv) {
       return usage();
     }
   }
-  nni::set_blas_threads(settings.blas_threads);
+  nni::set_threads(settings.torch_threads, settings.blas_threads);
   if (settings.keep_memory) {
     // Freed memory stays in the process: large buffers stop costing fresh, zeroed pages on every call.
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
   }
-  if (settings.torch_threads > 0) torch::set_num_threads(settings.torch_threads);
   if (!child.empty()) {
     return memory_child(child[0], std::stoll(child[1]), child[2], std::stoll(child[3]), std::stoi(child[4]));
   }

@@ -36,7 +36,7 @@
 
 #include <torch/torch.h>
 
-#include <nn_interpretability/blas.h>
+#include <nn_interpretability/threads.h>
 #include <nn_interpretability/data.h>
 
 #include "models/cam_cnn.h"
@@ -58,7 +58,7 @@ struct Options {
   std::string data;  // default data/<dataset>
   std::string out;
   std::string device = "cpu";
-  int threads = 2;
+  int threads = 0;
   std::string optimizer = "sgd";
   double weight_decay = 5e-4;
   double label_smoothing = 0.0;
@@ -82,7 +82,7 @@ void usage() {
       "  --data DIR            dataset folder (default data/<dataset>)\n"
       "  --out PATH            where to save the weights (torch::save)\n"
       "  --device cpu|cuda     (default cpu)\n"
-      "  --threads T           torch intra-op threads (default 2)\n"
+      "  --threads T           torch intra-op threads (default: every available core)\n"
       "  --optimizer sgd|adam  (default sgd: Nesterov momentum 0.9)\n"
       "  --weight-decay W      (default 5e-4; 0 for adam unless given)\n"
       "  --label-smoothing S   (default 0)\n"
@@ -266,7 +266,7 @@ int export_sample(const Options& o) {
 }
 
 int run(const Options& o) {
-  torch::set_num_threads(o.threads);
+  nn_interpretability::set_threads(o.threads);
   torch::manual_seed(o.seed);
   torch::Device device(o.device);
   if (device.is_cuda() && !torch::cuda::is_available()) throw std::runtime_error("--device cuda: CUDA is not available");
@@ -358,7 +358,6 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  nn_interpretability::set_blas_threads(1);
   try {
     Options o = parse(argc, argv);
     if (o.export_test_sample > 0) return export_sample(o);

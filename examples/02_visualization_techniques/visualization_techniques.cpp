@@ -48,7 +48,7 @@ std::vector<torch::Tensor> techniques(const torch::Tensor& gradient, const torch
 }  // namespace
 
 int main(int argc, char** argv) {
-  nni::set_blas_threads(1);
+  nni::set_threads();  // every available core (or $OMP_NUM_THREADS), one BLAS thread
   std::string data = NNI_SOURCE_DIR "/data", weights = NNI_SOURCE_DIR "/models/weights";
   std::string out = "visualization_techniques.png";
   for (int i = 1; i + 1 < argc; i += 2) {

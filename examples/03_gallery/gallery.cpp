@@ -220,7 +220,7 @@ void week7_row(const char* name, const Arguments& arguments, const std::string& 
 }  // namespace
 
 int main(int argc, char** argv) {
-  nni::set_blas_threads(1);
+  nni::set_threads();  // every available core (or $OMP_NUM_THREADS), one BLAS thread
   try {
     const Arguments arguments = parse(argc, argv);
     std::filesystem::create_directories(arguments.out);

@@ -45,7 +45,7 @@
 
 #include <torch/torch.h>
 
-#include <nn_interpretability/blas.h>
+#include <nn_interpretability/threads.h>
 #include <nn_interpretability/data.h>
 #include <nn_interpretability/visualization/grid.h>
 #include <nn_interpretability/visualization/image_io.h>
@@ -80,7 +80,7 @@ struct Options {
   int64_t sample_every = 5;
   std::string classifier = "models/weights/mnist_cnn.pt";
   std::string device = "cpu";
-  int threads = 2;
+  int threads = 0;
   bool eval_only = false;
   std::string figure;
   std::string weights_dir = "models/weights";
@@ -107,7 +107,7 @@ void usage() {
       "  --sample-every K      (default 5; 0: only at the end)\n"
       "  --classifier PATH     MnistCnn weights for the quality measure (default models/weights/mnist_cnn.pt)\n"
       "  --device cpu|cuda     (default cpu)\n"
-      "  --threads T           torch intra-op threads (default 2)\n"
+      "  --threads T           torch intra-op threads (default: every available core)\n"
       "  --eval-only           load --out instead of training, then measure it and write its grid\n"
       "  --figure PATH         load the four shipped models from --weights-dir, measure each and\n"
       "                        write one figure of their samples to PATH\n"
@@ -507,7 +507,7 @@ nni_models::MnistCnn load_classifier(const Options& o, torch::Device device) {
 }
 
 int run(const Options& o) {
-  torch::set_num_threads(o.threads);
+  nn_interpretability::set_threads(o.threads);
   torch::manual_seed(o.seed);
   torch::Device device(o.device);
   if (device.is_cuda() && !torch::cuda::is_available()) throw std::runtime_error("--device cuda: CUDA is not available");
@@ -593,7 +593,7 @@ int run(const Options& o) {
 
 /// Loads the four shipped models, measures each and writes one figure of 8×8 samples per model.
 int figure(const Options& o) {
-  torch::set_num_threads(o.threads);
+  nn_interpretability::set_threads(o.threads);
   torch::Device device(o.device);
   nni_models::MnistCnn classifier = load_classifier(o, device);
   nni_models::MlpGenerator gan;
@@ -633,7 +633,6 @@ int figure(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  nn_interpretability::set_blas_threads(1);
   try {
     Options o = parse(argc, argv);
     if (!o.figure.empty()) return figure(o);

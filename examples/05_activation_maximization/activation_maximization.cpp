@@ -127,7 +127,7 @@ Quality measure(const torch::Tensor& images, const torch::Tensor& probabilities,
 }  // namespace
 
 int main(int argc, char** argv) {
-  nni::set_blas_threads(1);
+  nni::set_threads();  // every available core (or $OMP_NUM_THREADS), one BLAS thread
   try {
     const Arguments arguments = parse(argc, argv);
     std::filesystem::create_directories(arguments.out);

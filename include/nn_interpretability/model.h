@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include <torch/arg.h>
 #include <torch/types.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
@@ -83,6 +84,19 @@ std::shared_ptr<ModelBackend> make_module_backend(std::shared_ptr<torch::nn::Mod
 
 }  // namespace detail
 
+/// How a TorchScript model is run.
+struct TorchScriptOptions {
+  /// Where a pass needs no layer (the gradient family, integrated gradients, SmoothGrad, no-grad
+  /// forwards such as Score-CAM's masked inputs) and the model is in eval mode, run a frozen copy
+  /// (torch::jit::freeze: BatchNorm folded into the convolutions, which is exact in arithmetic and
+  /// changes float32 rounding at ~1e-6) and, for no-grad passes on CPU, an inference-optimized
+  /// copy (torch::jit::optimize_for_inference: oneDNN layouts, fused convolutions). The copies are
+  /// rebuilt when the user's module changes (weights, buffers, attributes, train/eval) and checked
+  /// against the plain graph on their first input; a model they cannot be built for runs plainly.
+  /// false: always the plain graph (the user's own operators, bit for bit).
+  TORCH_ARG(bool, optimize) = true;
+};
+
 /// A handle on the model to explain; cheap to copy (the model is shared, not copied).
 ///
 /// Example:
@@ -110,6 +124,7 @@ class Model {
   /// A TorchScript module, e.g. from `torch::jit::load("model.pt")`. Include
   /// <nn_interpretability/torchscript.h> for the definition of torch::jit::Module.
   Model(const torch::jit::Module& module);  // NOLINT(google-explicit-constructor)
+  Model(const torch::jit::Module& module, TorchScriptOptions options);
 
   /// A plain forward callable. It has no parameters the library can see.
   Model(ForwardFunction forward);  // NOLINT(google-explicit-constructor)

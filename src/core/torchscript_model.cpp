@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -29,11 +30,15 @@
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/ir/ir.h>
 #include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/freeze_module.h>
+#include <ATen/core/grad_mode.h>
+#include <c10/core/InferenceMode.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/library.h>
 
 #include <c10/util/Exception.h>
 
+#include "nn_interpretability/detail/batch_one_convolution.h"
 #include "nn_interpretability/detail/layer_session.h"
 #include "nn_interpretability/model.h"
 
@@ -150,17 +155,60 @@ std::shared_ptr<Graph> forward_graph(const torch::jit::Module& module, const std
     }
   }
   torch::jit::Inline(*graph);  // the remaining calls, whose cached plans may not be ours to use
+  use_batch_one_convolutions(*graph);
   return graph;
+}
+
+// What the frozen copies were built from: every attribute of every module (tensors by identity and
+// version counter, plain values by value, other objects by identity) and each module's train flag.
+// A copy is used only while the user's module still matches it.
+std::vector<std::string> module_fingerprint(const torch::jit::Module& module) {
+  std::vector<std::string> fingerprint;
+  for (const auto& item : module.named_modules()) {
+    fingerprint.push_back(item.name + (item.value.is_training() ? ":train" : ":eval"));
+    const auto& object = item.value._ivalue();
+    const size_t slots = object->type()->numAttributes();
+    for (size_t slot = 0; slot < slots; ++slot) {
+      const c10::IValue value = object->getSlot(slot);
+      std::ostringstream entry;
+      if (value.isTensor()) {
+        const at::Tensor& tensor = value.toTensor();
+        entry << 't' << tensor.unsafeGetTensorImpl() << ',' << (tensor.defined() ? tensor.data_ptr() : nullptr)
+              << ',' << (tensor.defined() ? tensor._version() : 0);
+      } else if (value.isModule() || value.isObject()) {
+        continue;  // submodules are listed on their own
+      } else if (value.isInt() || value.isDouble() || value.isBool() || value.isString() || value.isNone()) {
+        entry << 'v' << value;
+      } else {
+        entry << 'p' << value.internalToPointer();
+      }
+      fingerprint.push_back(entry.str());
+    }
+  }
+  return fingerprint;
 }
 
 class TorchScriptBackend final : public ModelBackend {
  public:
-  explicit TorchScriptBackend(const torch::jit::Module& module) : user_module_(module) {
+  TorchScriptBackend(const torch::jit::Module& module, TorchScriptOptions options)
+      : user_module_(module), options_(options) {
     TORCH_CHECK_VALUE(module.find_method("forward").has_value(),
                       "nn_interpretability::Model: the TorchScript module has no forward method");
   }
 
   torch::Tensor forward(const torch::Tensor& input) override {
+    if (options_.optimize()) {
+      if (std::shared_ptr<const FrozenCopies> copies = frozen_copies(input)) {
+        const bool inference = !at::GradMode::is_enabled() && copies->inference.function != nullptr;
+        const FrozenFunction& frozen = inference ? copies->inference : copies->gradient;
+        torch::jit::Stack stack{frozen.module._ivalue(), input};
+        {
+          torch::jit::GraphOptimizerEnabledGuard optimizer_off(false);
+          frozen.function->run(stack);
+        }
+        return tensor_output(stack.back());
+      }
+    }
     return tensor_output(run(function({}).function.get(), input));
   }
 
@@ -244,6 +292,94 @@ class TorchScriptBackend final : public ModelBackend {
     return stack.back();
   }
 
+  struct FrozenFunction {
+    torch::jit::Module module;
+    std::unique_ptr<torch::jit::GraphFunction> function;
+  };
+  struct FrozenCopies {
+    std::vector<std::string> fingerprint;
+    FrozenFunction gradient;   // torch::jit::freeze: BatchNorm folded, autograd through aten ops
+    FrozenFunction inference;  // optimize_for_inference (CPU only; null elsewhere)
+  };
+
+  static FrozenFunction frozen_function(torch::jit::Module module) {
+    FrozenFunction result;
+    std::shared_ptr<Graph> graph = torch::jit::toGraphFunction(module.get_method("forward").function()).graph()->copy();
+    torch::jit::Inline(*graph);
+    use_batch_one_convolutions(*graph);
+    result.function = std::make_unique<torch::jit::GraphFunction>("nni_frozen_forward", graph, nullptr);
+    result.module = std::move(module);
+    return result;
+  }
+
+  // Whether the copies give what the plain graph gives on `input` (no-grad outputs, 1e-4 relative):
+  // a graph the freezing passes would change is refused here rather than explained wrongly.
+  bool agree_with_plain(const FrozenCopies& copies, const torch::Tensor& input, std::string& why) {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor expected = tensor_output(run(function({}).function.get(), input));
+    for (const FrozenFunction* frozen : {&copies.gradient, &copies.inference}) {
+      if (frozen->function == nullptr) continue;
+      torch::jit::Stack stack{frozen->module._ivalue(), input};
+      {
+        torch::jit::GraphOptimizerEnabledGuard optimizer_off(false);
+        frozen->function->run(stack);
+      }
+      const c10::IValue& output = stack.back();
+      if (!output.isTensor() || output.toTensor().sizes() != expected.sizes()) {
+        why = "the frozen copy's output differs in type or shape";
+        return false;
+      }
+      const torch::Tensor actual = output.toTensor().to(expected.dtype());
+      const double scale = expected.abs().max().item<double>();
+      const double difference = (actual - expected).abs().max().item<double>();
+      if (!(difference <= 1e-4 * scale + 1e-6)) {
+        why = "the frozen copy's output differs from the plain graph's by " + std::to_string(difference);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // The frozen copies for the user's module as it is now; null where they cannot be used (training
+  // mode, a module freezing refuses, a copy that disagrees with the plain graph).
+  std::shared_ptr<const FrozenCopies> frozen_copies(const torch::Tensor& input) {
+    std::vector<std::string> fingerprint = module_fingerprint(user_module_);
+    std::lock_guard<std::mutex> lock(frozen_mutex_);
+    if (frozen_ && frozen_->fingerprint == fingerprint) return frozen_;
+    if (frozen_refused_ == fingerprint) return nullptr;
+    frozen_.reset();
+    frozen_refused_.clear();
+    if (is_training()) {
+      frozen_refused_ = std::move(fingerprint);
+      return nullptr;
+    }
+    auto copies = std::make_shared<FrozenCopies>();
+    std::string why;
+    try {
+      c10::InferenceMode off(false);
+      copies->gradient = frozen_function(torch::jit::freeze(user_module_.clone(), c10::nullopt, true));
+      bool on_cpu = true;
+      for (const auto& parameter : user_module_.parameters()) on_cpu = on_cpu && parameter.device().is_cpu();
+      for (const auto& buffer : user_module_.buffers()) on_cpu = on_cpu && buffer.device().is_cpu();
+      if (on_cpu && input.device().is_cpu()) {
+        torch::jit::Module inference = torch::jit::freeze(user_module_.clone(), c10::nullopt, true);
+        copies->inference = frozen_function(torch::jit::optimize_for_inference(inference));
+      }
+      if (!agree_with_plain(*copies, input, why)) copies.reset();
+    } catch (const std::exception& error) {
+      why = error.what();
+      copies.reset();
+    }
+    if (!copies) {
+      frozen_refused_ = std::move(fingerprint);
+      frozen_refusal_ = why;
+      return nullptr;
+    }
+    copies->fingerprint = std::move(fingerprint);
+    frozen_ = copies;
+    return frozen_;
+  }
+
   struct LayerFunction {
     std::vector<std::string> layers;
     RewriteResult rewrite;
@@ -273,6 +409,11 @@ class TorchScriptBackend final : public ModelBackend {
   }
 
   torch::jit::Module user_module_;  // a handle sharing the user's object: read only
+  TorchScriptOptions options_;
+  std::mutex frozen_mutex_;
+  std::shared_ptr<const FrozenCopies> frozen_;
+  std::vector<std::string> frozen_refused_;  // the fingerprint for which no copy could be used
+  std::string frozen_refusal_;               // and why
   mutable std::mutex mutex_;
   std::map<std::string, LayerFunction> functions_;
 };
@@ -280,7 +421,9 @@ class TorchScriptBackend final : public ModelBackend {
 }  // namespace
 }  // namespace detail
 
-Model::Model(const torch::jit::Module& module)
-    : backend_(std::make_shared<detail::TorchScriptBackend>(module)) {}
+Model::Model(const torch::jit::Module& module) : Model(module, TorchScriptOptions()) {}
+
+Model::Model(const torch::jit::Module& module, TorchScriptOptions options)
+    : backend_(std::make_shared<detail::TorchScriptBackend>(module, options)) {}
 
 }  // namespace nn_interpretability

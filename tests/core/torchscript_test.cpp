@@ -4,6 +4,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include "nn_interpretability/detail/batch_one_convolution.h"
 #include "nn_interpretability/detail/input_gradient.h"
 #include "nn_interpretability/nn_interpretability.h"
 #include "nn_interpretability/torchscript.h"
@@ -150,4 +151,154 @@ TEST_CASE("A TorchScript Model follows later in-place changes of the user's weig
   CHECK(!torch::allclose(before, after));
   CHECK_THAT(model.forward(input), AllClose(module.forward({input}).toTensor()));
   CHECK_THAT(after, AllClose(nni::VanillaGradient(relu_cnn_in_cpp(module)).attribute(input, 1), 1e-5, 1e-6));
+}
+
+namespace {
+
+// A scripted module built in C++: two 3x3 convolutions large enough for the batch-1 copy (64 -> 64
+// channels at 16x16: 9.4 M multiply-adds per row), one through aten::conv2d as torch.jit.script
+// writes it, one through aten::_convolution as torch.jit.trace writes it, then a small one below the
+// threshold, and a linear read-out.
+torch::jit::Module batch_one_convolution_module() {
+  torch::jit::Module module("BatchOneConvolutions");
+  torch::manual_seed(5);
+  module.register_parameter("w1", torch::randn({64, 3, 3, 3}) * 0.2, false);
+  module.register_parameter("b1", torch::randn({64}) * 0.1, false);
+  module.register_parameter("w2", torch::randn({64, 64, 3, 3}) * 0.05, false);
+  module.register_parameter("b2", torch::randn({64}) * 0.1, false);
+  module.register_parameter("w3", torch::randn({4, 64, 3, 3}) * 0.05, false);
+  module.register_parameter("fc", torch::randn({10, 4 * 8 * 8}) * 0.1, false);
+  module.define(R"(
+    def forward(self, x):
+        h = torch.relu(torch.conv2d(x, self.w1, self.b1, [1, 1], [1, 1], [1, 1], 1))
+        h = torch.relu(torch._convolution(h, self.w2, self.b2, [1, 1], [1, 1], [1, 1], False, [0, 0], 1,
+                                          False, False, True, True))
+        h = torch.relu(torch.conv2d(h, self.w3, None, [2, 2], [1, 1], [1, 1], 1))
+        return torch.matmul(h.flatten(1), self.fc.t())
+  )");
+  module.eval();
+  return module;
+}
+
+}  // namespace
+
+TEST_CASE("Batch-1 convolutions of a TorchScript model run on the fast backend with the same result",
+          "[torchscript][batch_one_convolution]") {
+  torch::jit::Module module = batch_one_convolution_module();
+  const auto graph = torch::jit::toGraphFunction(module.get_method("forward").function()).graph()->copy();
+  CHECK(nni::detail::use_batch_one_convolutions(*graph) == 3);
+
+  const torch::Tensor x = torch::rand({1, 3, 16, 16});
+  const torch::Tensor h1 = torch::rand({1, 64, 16, 16});
+  const torch::Tensor w2 = module.attr("w2").toTensor(), w3 = module.attr("w3").toTensor();
+  // Which convolutions take the copy: the 64 -> 64 one only (the first and last are too small).
+  CHECK(nni::detail::runs_batch_one_copy(h1, w2, {1, 1}, {1, 1}, 1) == at::hasMKLDNN());
+  CHECK(!nni::detail::runs_batch_one_copy(x, module.attr("w1").toTensor(), {1, 1}, {1, 1}, 1));
+  CHECK(!nni::detail::runs_batch_one_copy(h1, w3, {2, 2}, {1, 1}, 1));
+  CHECK(!nni::detail::runs_batch_one_copy(torch::rand({2, 64, 16, 16}), w2, {1, 1}, {1, 1}, 1));
+  CHECK(!nni::detail::runs_batch_one_copy(h1.to(torch::kDouble), w2.to(torch::kDouble), {1, 1}, {1, 1}, 1));
+
+  // Forward and input gradient of the library's graph against the user's own module, at batch 1 (the
+  // copy: oneDNN against the slow kernel, equal to float32 rounding) and batch 3 (aten unchanged).
+  for (int64_t batch : {1, 3}) {
+    INFO("batch " << batch);
+    const torch::Tensor input = torch::rand({batch, 3, 16, 16});
+    const torch::Tensor labels = torch::arange(batch) % 10;
+    torch::Tensor leaf = input.clone().requires_grad_(true);
+    const torch::Tensor output = module.forward({leaf}).toTensor();
+    const torch::Tensor expected =
+        torch::autograd::grad({output.gather(1, labels.unsqueeze(1)).sum()}, {leaf})[0];
+    CHECK_THAT(nni::Model(module).forward(input), AllClose(output.detach(), 1e-5, 1e-6));
+    const torch::Tensor actual = nni::VanillaGradient(module).attribute(input, labels);
+    CHECK_THAT(actual, AllClose(expected, 1e-5, 1e-6));
+    if (batch == 3) CHECK(actual.equal(expected));
+  }
+}
+
+TEST_CASE("The frozen copy of a TorchScript model gives the plain graph's attributions", "[torchscript][frozen]") {
+  // BatchNorm folded into the convolutions: the same function, rounded differently (float32: 1e-5
+  // relative here); float64 and the untouched graph elsewhere agree to the last bits allowed.
+  torch::manual_seed(12);
+  const torch::Tensor input = torch::rand({3, 3, 16, 16});
+  const torch::Tensor labels = torch::tensor({0, 1, 2});
+  for (const char* file : {"tiny_resnet_scripted.pt", "tiny_resnet_traced.pt"}) {
+    INFO(file);
+    torch::jit::Module module = torch::jit::load(fixture(file));
+    module.eval();
+    const nni::Model optimized(module);
+    const nni::Model plain(module, nni::TorchScriptOptions().optimize(false));
+    {
+      torch::NoGradGuard no_grad;
+      CHECK_THAT(optimized.forward(input), AllClose(module.forward({input}).toTensor(), 1e-5, 1e-6));
+    }
+    CHECK_THAT(optimized.forward(input), AllClose(plain.forward(input), 1e-5, 1e-6));
+    CHECK(plain.forward(input).equal(module.forward({input}).toTensor()));
+    for (int batch : {1, 3}) {
+      const torch::Tensor x = input.slice(0, 0, batch), y = labels.slice(0, 0, batch);
+      CHECK_THAT(nni::VanillaGradient(optimized).attribute(x, y),
+                 AllClose(nni::VanillaGradient(plain).attribute(x, y), 1e-4, 1e-6));
+      CHECK_THAT(nni::GuidedBackprop(optimized).attribute(x, y),
+                 AllClose(nni::GuidedBackprop(plain).attribute(x, y), 1e-4, 1e-6));
+      const auto ig = nni::IntegratedGradientsOptions().steps(6);
+      CHECK_THAT(nni::IntegratedGradients(optimized, ig).attribute(x, y),
+                 AllClose(nni::IntegratedGradients(plain, ig).attribute(x, y), 1e-4, 1e-6));
+    }
+    // The CAM family reads a layer: always the plain graph, so bit for bit.
+    CHECK(nni::GradCam(optimized, nni::GradCamOptions("layer1")).attribute(input, labels)
+              .equal(nni::GradCam(plain, nni::GradCamOptions("layer1")).attribute(input, labels)));
+  }
+}
+
+TEST_CASE("The frozen copy follows the user's module and leaves it unchanged", "[torchscript][frozen][invariance]") {
+  torch::jit::Module module = torch::jit::load(fixture("tiny_resnet_scripted.pt"));
+  module.eval();
+  const std::string graph_before = module.get_method("forward").graph()->toString();
+  const nni::Model model(module);
+  const torch::Tensor input = torch::rand({2, 3, 16, 16});
+  auto expected = [&] {
+    torch::NoGradGuard no_grad;
+    return module.forward({input}).toTensor();
+  };
+  CHECK_THAT(model.forward(input), AllClose(expected(), 1e-5, 1e-6));
+
+  // In-place change of a weight and of a BatchNorm buffer: the copy is rebuilt.
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& item : module.named_parameters())
+      if (item.name == "conv1.weight") item.value.mul_(-1.5);
+  }
+  CHECK_THAT(model.forward(input), AllClose(expected(), 1e-5, 1e-6));
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& item : module.named_buffers())
+      if (item.name == "bn1.running_var") item.value.mul_(4);
+  }
+  CHECK_THAT(model.forward(input), AllClose(expected(), 1e-5, 1e-6));
+  // Train mode (BatchNorm on batch statistics): the plain graph, the user's semantics exactly.
+  module.train();
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor ours = model.forward(input);
+    module.train();
+    CHECK(ours.equal(module.forward({input}).toTensor()));
+  }
+  module.eval();
+  CHECK_THAT(model.forward(input), AllClose(expected(), 1e-5, 1e-6));
+
+  // Nothing the library did is left on the module (the train-mode forwards above did update the
+  // BatchNorm statistics, as they would for the user: the snapshot is taken after them).
+  std::vector<torch::Tensor> snapshot;
+  for (const auto& t : module.parameters()) snapshot.push_back(t.detach().clone());
+  for (const auto& t : module.buffers()) snapshot.push_back(t.detach().clone());
+  nni::VanillaGradient(model).attribute(input, 0);
+  nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().steps(4)).attribute(input, 0);
+  size_t i = 0;
+  for (const auto& t : module.parameters()) {
+    CHECK(t.equal(snapshot[i++]));
+    CHECK(t.requires_grad());
+    CHECK(!t.grad().defined());
+  }
+  for (const auto& t : module.buffers()) CHECK(t.equal(snapshot[i++]));
+  CHECK(!module.is_training());
+  CHECK(module.get_method("forward").graph()->toString() == graph_before);
 }

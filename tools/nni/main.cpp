@@ -30,7 +30,7 @@
 #include <torch/utils.h>
 
 #include "cli_input.h"
-#include "nn_interpretability/blas.h"
+#include "nn_interpretability/threads.h"
 #include "nn_interpretability/detail/result_checks.h"
 #include "nn_interpretability/integrated_gradients.h"
 #include "nn_interpretability/layer.h"
@@ -186,6 +186,8 @@ const char* kAttributeHelp =
   --dtype T               float32 (default) | float64: the input is converted to T before explaining;
                           it must match the model's parameters (the output file stays float32)
   --verbose               full error messages (TorchScript tracebacks are otherwise cut short)
+  --threads N             LibTorch threads (default: every core this process may use, from its CPU
+                          affinity and cgroup quota; OpenBLAS gets one)
 
 Method options:
   --layer NAME            the layer (CAM family); see `nni layers`
@@ -605,7 +607,8 @@ int run_attribute(const std::vector<std::string>& argv) {
                                           {"variant", true, false},
                                           {"seed", true, false},
                                           {"dtype", true, false},
-                                          {"verbose", false, false}},
+                                          {"verbose", false, false},
+                                          {"threads", true, false}},
                                          "attribute");
   // ---------------------------------------------------------------- everything checkable before loading
   const std::string model_path = args.require("model", "attribute");
@@ -712,6 +715,11 @@ int run_attribute(const std::vector<std::string>& argv) {
     shard_count = parse_int(text.substr(slash + 1), "--shard");
     if (shard_count < 1 || shard_index < 0 || shard_index >= shard_count)
       throw CliError(kUsageError, "--shard: expected I/N with 0 <= I < N, got '" + text + "'");
+  }
+  if (args.has("threads")) {
+    const int64_t threads = parse_int(args.get("threads"), "--threads");
+    if (threads < 1 || threads > 4096) throw CliError(kUsageError, "--threads: must be between 1 and 4096");
+    nni::set_threads(static_cast<int>(threads));
   }
   int64_t repeat = 0;
   if (args.has("repeat")) {
@@ -883,7 +891,7 @@ int dispatch(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  nni::set_blas_threads(1);
+  nni::set_threads();
   const std::vector<std::string> args(argv + 1, argv + argc);
   try {
     return dispatch(args);
