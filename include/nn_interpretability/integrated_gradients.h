@@ -8,6 +8,7 @@
 
 #include "nn_interpretability/attribution.h"
 #include "nn_interpretability/model.h"
+#include "nn_interpretability/rows_per_call.h"
 
 namespace nn_interpretability {
 
@@ -30,8 +31,11 @@ struct IntegratedGradientsOptions {
   /// The quadrature rule.
   TORCH_ARG(IntegrationRule, rule) = IntegrationRule::kGaussLegendre;
   /// Rows per forward/backward call, rounded down to a multiple of the batch size N (at least one
-  /// step, i.e. N rows, per call); 0 = all steps in one call.
-  TORCH_ARG(int64_t, internal_batch_size) = 0;
+  /// step, i.e. N rows, per call); 0 = all steps in one call (Captum's None);
+  /// kAutomaticRowsPerCall (the default) = about 128 rows within `memory_budget` (rows_per_call.h).
+  TORCH_ARG(int64_t, internal_batch_size) = kAutomaticRowsPerCall;
+  /// Input bytes per call the automatic choice stays within; activation memory grows in proportion.
+  TORCH_ARG(int64_t, memory_budget) = kDefaultRowsPerCallBudget;
   /// The baseline, broadcastable to the input (e.g. [1, C, H, W] or [N, C, H, W]); undefined = zeros.
   TORCH_ARG(torch::Tensor, baseline);
 };

@@ -6,6 +6,7 @@
 #include "nn_interpretability/attribution.h"
 #include "nn_interpretability/blas.h"
 #include "nn_interpretability/threads.h"
+#include "nn_interpretability/rows_per_call.h"
 #include "nn_interpretability/cam.h"
 #include "nn_interpretability/deconvolution.h"
 #include "nn_interpretability/grad_cam.h"

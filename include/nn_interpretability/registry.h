@@ -48,14 +48,14 @@ struct MethodConfig {
   TORCH_ARG(SmoothGradVariant, variant) = SmoothGradVariant::kMean;
   /// Seed of smoothgrad's private generator; unset = the global generator. Default: unset.
   TORCH_ARG(std::optional<uint64_t>, seed) = std::nullopt;
-  /// Noisy copies of each example per base call. Default: 10.
-  TORCH_ARG(int64_t, samples_per_batch) = 10;
+  /// Noisy copies of each example per base call. Default: kAutomaticRowsPerCall (rows_per_call.h).
+  TORCH_ARG(int64_t, samples_per_batch) = -1;
 
   // ---------------------------------------------------------------- integrated_gradients
   /// Points on the path. Default: 50.
   TORCH_ARG(int64_t, steps) = 50;
-  /// Rows per forward/backward call (0 = all steps at once). Default: 0.
-  TORCH_ARG(int64_t, internal_batch_size) = 0;
+  /// Rows per forward/backward call (0 = all steps at once). Default: kAutomaticRowsPerCall.
+  TORCH_ARG(int64_t, internal_batch_size) = -1;
 };
 
 /// One registered method.

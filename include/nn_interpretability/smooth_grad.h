@@ -9,6 +9,7 @@
 #include <torch/arg.h>
 
 #include "nn_interpretability/attribution.h"
+#include "nn_interpretability/rows_per_call.h"
 
 namespace nn_interpretability {
 
@@ -28,8 +29,11 @@ struct SmoothGradOptions {
   TORCH_ARG(c10::optional<double>, stdev) = c10::nullopt;
   TORCH_ARG(SmoothGradVariant, variant) = SmoothGradVariant::kMean;
   /// Noisy copies of each example per call of the base method; bounds memory at
-  /// samples_per_batch × N rows per call.
-  TORCH_ARG(int64_t, samples_per_batch) = 10;
+  /// samples_per_batch × N rows per call. kAutomaticRowsPerCall (the default): about 128 rows
+  /// within `memory_budget` (rows_per_call.h).
+  TORCH_ARG(int64_t, samples_per_batch) = kAutomaticRowsPerCall;
+  /// Input bytes per call the automatic choice stays within; activation memory grows in proportion.
+  TORCH_ARG(int64_t, memory_budget) = kDefaultRowsPerCallBudget;
   /// Seed of a private generator, for reproducible noise; unset = the global generator.
   TORCH_ARG(c10::optional<uint64_t>, seed) = c10::nullopt;
 };

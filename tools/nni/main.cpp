@@ -195,10 +195,10 @@ Method options:
   --no-relu, --relu       switch the map's ReLU off / on (CAM family; default on, cam off)
   --score-cam-batch-size  masked inputs per forward pass of score_cam (default 64)
   --steps K               integrated_gradients: points on the path (default 50, at most 100000)
-  --internal-batch-size R integrated_gradients: rows per call (default 0 = all)
+  --internal-batch-size R integrated_gradients: rows per call (0 = all; default: automatic, ~128 rows)
   --base NAME             smoothgrad: the method to smooth (default vanilla_gradient)
   --samples S             smoothgrad: noisy copies per example (default 50)
-  --samples-per-batch S   smoothgrad: copies per base call (default 10)
+  --samples-per-batch S   smoothgrad: copies per base call (default: automatic, ~128 rows per call)
   --noise-level F         smoothgrad: noise stdev as a fraction of each example's range (default 0.15)
   --stdev S               smoothgrad: absolute noise stdev (replaces --noise-level)
   --variant V             smoothgrad: mean (default) | square | variance
@@ -677,7 +677,7 @@ int run_attribute(const std::vector<std::string>& argv) {
     config.internal_batch_size(rows);
   }
   config.samples(positive("samples", 50));
-  config.samples_per_batch(positive("samples-per-batch", 10));
+  if (args.has("samples-per-batch")) config.samples_per_batch(positive("samples-per-batch", 10));
   if (args.has("noise-level") && args.has("stdev"))
     throw CliError(kUsageError, "--noise-level and --stdev exclude each other");
   if (args.has("noise-level")) config.noise_level(non_negative_double("noise-level"));
