@@ -20,7 +20,10 @@ namespace {
 constexpr double kMinMultiplyAdds = 1.5e6;
 
 at::Tensor first_row_of_copy(const at::Tensor& input, const std::function<at::Tensor(const at::Tensor&)>& conv) {
-  return conv(at::cat({input, input}, 0)).narrow(0, 0, 1);
+  // A copy of the first row, not a view: an in-place op after the convolution (ResNet's relu_) on a view
+  // would hide its backward node inside a CopySlices node, where the guided-backprop and deconvolution
+  // rules, which look for ReluBackward0, would not see it.
+  return conv(at::cat({input, input}, 0)).narrow(0, 0, 1).clone();
 }
 
 at::Tensor conv2d(const at::Tensor& input, const at::Tensor& weight, const c10::optional<at::Tensor>& bias,

@@ -197,9 +197,10 @@ class TorchScriptBackend final : public ModelBackend {
   }
 
   torch::Tensor forward(const torch::Tensor& input) override {
-    if (options_.optimize()) {
+    const bool no_grad = !at::GradMode::is_enabled();
+    if (no_grad ? options_.optimize() : options_.fold_batch_norm()) {
       if (std::shared_ptr<const FrozenCopies> copies = frozen_copies(input)) {
-        const bool inference = !at::GradMode::is_enabled() && copies->inference.function != nullptr;
+        const bool inference = no_grad && copies->inference.function != nullptr;
         const FrozenFunction& frozen = inference ? copies->inference : copies->gradient;
         torch::jit::Stack stack{frozen.module._ivalue(), input};
         {

@@ -230,7 +230,7 @@ TEST_CASE("Several layers in one forward pass, and a layer's output replaced", "
     const torch::Tensor input = reference("vgg_input");
     const auto plain = model.forward(input);
     const auto both = nni::forward_with_layers(model, input, {"features.4", "features.10"});
-    // model.forward runs the frozen copy (BatchNorm folded: float64 rounding), a layer pass the plain graph.
+    // Both the plain graph here (a no-grad model.forward would run the inference copy: rounding only).
     CHECK(torch::allclose(both.output, plain, 1e-12, 1e-14));
     CHECK(torch::equal(both.output, nni::Model(module, nni::TorchScriptOptions().optimize(false)).forward(input)));
     CHECK(torch::equal(both.layers[0].value(), nni::forward_with_layer(model, input, "features.4").activation));

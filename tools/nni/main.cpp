@@ -186,6 +186,11 @@ const char* kAttributeHelp =
   --dtype T               float32 (default) | float64: the input is converted to T before explaining;
                           it must match the model's parameters (the output file stays float32)
   --verbose               full error messages (TorchScript tracebacks are otherwise cut short)
+  --no-optimize           no-grad passes (Score-CAM's masked inputs, the predicted class) run the
+                          model's own graph, not an inference-optimized copy (slower)
+  --fold-batch-norm       gradient passes run a frozen copy with BatchNorm folded into the
+                          convolutions: faster, but rounding can flip a ReLU at a near-tie (see
+                          docs/model_access.md); off by default
   --threads N             LibTorch threads (default: every core this process may use, from its CPU
                           affinity and cgroup quota; OpenBLAS gets one)
 
@@ -608,7 +613,9 @@ int run_attribute(const std::vector<std::string>& argv) {
                                           {"seed", true, false},
                                           {"dtype", true, false},
                                           {"verbose", false, false},
-                                          {"threads", true, false}},
+                                          {"threads", true, false},
+                                          {"no-optimize", false, false},
+                                          {"fold-batch-norm", false, false}},
                                          "attribute");
   // ---------------------------------------------------------------- everything checkable before loading
   const std::string model_path = args.require("model", "attribute");
@@ -750,7 +757,9 @@ int run_attribute(const std::vector<std::string>& argv) {
                                     "; nni explains float32 and float64 models: cast the model to float32 "
                                     "(model.float()) and export it again");
   }
-  const nni::Model model(module);
+  const nni::Model model(module, nni::TorchScriptOptions()
+                                     .optimize(!args.has("no-optimize"))
+                                     .fold_batch_norm(args.has("fold-batch-norm")));
   if (effective.needs_layer) {
     if (config.layer().empty())
       throw CliError(kUsageError, "method '" + effective.name + "' needs --layer NAME; layers of this model: " +
