@@ -438,11 +438,11 @@ def static_notes() -> list:
         "guided_grad_cam: Captum's GuidedGradCam is called with interpolate_mode='bilinear' (its default is "
         "'nearest') to match nni; Captum runs two forward passes (Grad-CAM, then guided backprop), nni one.",
         f"integrated_gradients: {IG_STEPS} Gauss-Legendre steps, zero baseline; Captum internal_batch_size=None "
-        "(all 50 x N rows in one forward/backward) and nni's default, the automatic rows per call (about 128 "
-        "rows, whole copies of the batch: 50 rows at batch 1, 4 steps x 32 rows at batch 32; rows_per_call.h).",
+        "(all 50 x N rows in one forward/backward) and nni's default, the automatic rows per call (about 320 "
+        "rows, whole copies of the batch: 50 rows at batch 1, 10 steps x 32 rows at batch 32; rows_per_call.h).",
         f"smoothgrad: 50 samples, absolute noise stdev {SMOOTHGRAD_STDEV} on both sides, mean of vanilla "
         "gradients; Captum in batches of 10 (nt_samples_batch_size=10), nni with its automatic rows per call "
-        "(all 50 at batch 1, 4 samples x 32 rows at batch 32); the noise differs, so the outputs are not compared.",
+        "(all 50 at batch 1, 10 samples x 32 rows at batch 32, the same split as Captum here); the noise differs, so the outputs are not compared.",
         f"score_cam (batch 1, mnist_cnn and cifar_cnn only): both sides {SCORE_CAM_BATCH} masked inputs per "
         "forward. The definitions differ: pytorch-grad-cam weights channels by a softmax over channels of the "
         "raw target logits of the masked inputs and builds masks with align_corners=True upsampling; nni "

@@ -29,7 +29,7 @@ struct SmoothGradOptions {
   TORCH_ARG(c10::optional<double>, stdev) = c10::nullopt;
   TORCH_ARG(SmoothGradVariant, variant) = SmoothGradVariant::kMean;
   /// Noisy copies of each example per call of the base method; bounds memory at
-  /// samples_per_batch × N rows per call. kAutomaticRowsPerCall (the default): about 128 rows
+  /// samples_per_batch × N rows per call. kAutomaticRowsPerCall (the default): about 320 rows
   /// within `memory_budget` (rows_per_call.h).
   TORCH_ARG(int64_t, samples_per_batch) = kAutomaticRowsPerCall;
   /// Input bytes per call the automatic choice stays within; activation memory grows in proportion.

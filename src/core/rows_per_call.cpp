@@ -5,7 +5,7 @@
 namespace nn_interpretability {
 
 namespace {
-constexpr int64_t kFastRows = 128;  // see rows_per_call.h
+constexpr int64_t kFastRows = 320;  // see rows_per_call.h
 }  // namespace
 
 int64_t automatic_copies_per_call(int64_t copies, int64_t batch, int64_t row_bytes, int64_t budget_bytes) {

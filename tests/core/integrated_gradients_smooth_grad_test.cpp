@@ -317,15 +317,16 @@ TEST_CASE("The O(n) Gauss-Legendre rule (Taylor series from root to root) equals
   }
 }
 
-TEST_CASE("The automatic rows per call: about 128 rows in whole copies of the batch, within the budget",
+TEST_CASE("The automatic rows per call: about 320 rows in whole copies of the batch, within the budget",
           "[rows_per_call]") {
   using nni::automatic_copies_per_call;
-  CHECK(automatic_copies_per_call(50, 1, 4 * 784) == 50);    // MNIST, batch 1: all 50 rows in one call
-  CHECK(automatic_copies_per_call(200, 1, 4 * 784) == 128);  // 128 rows
-  CHECK(automatic_copies_per_call(50, 32, 4 * 3072) == 4);   // CIFAR, batch 32: 128 rows
-  CHECK(automatic_copies_per_call(50, 200, 4 * 3072) == 1);  // never less than one copy of the batch
-  CHECK(automatic_copies_per_call(50, 1, 4 * 3 * 224 * 224) == 13);   // 8 MiB of 224x224 RGB rows
-  CHECK(automatic_copies_per_call(50, 1, 4 * 3 * 224 * 224, 1 << 20) == 1);  // a smaller budget
+  CHECK(automatic_copies_per_call(50, 1, 4 * 784) == 50);     // MNIST, batch 1: all 50 rows in one call
+  CHECK(automatic_copies_per_call(500, 1, 4 * 784) == 320);   // 320 rows
+  CHECK(automatic_copies_per_call(50, 32, 4 * 3072) == 10);   // CIFAR, batch 32: 320 rows
+  CHECK(automatic_copies_per_call(50, 400, 4 * 3072) == 1);   // never less than one copy of the batch
+  CHECK(automatic_copies_per_call(50, 1, 4 * 3 * 224 * 224) == 27);            // 16 MiB of 224x224 RGB rows
+  CHECK(automatic_copies_per_call(50, 1, 4 * 3 * 224 * 224, 1 << 20) == 1);    // a smaller budget
+  CHECK(automatic_copies_per_call(50, 32, 4 * 3 * 64 * 64) == 10);             // ResNet-18 at 64x64
   CHECK(automatic_copies_per_call(0, 4, 16) == 1);
 }
 
@@ -335,21 +336,21 @@ TEST_CASE("Integrated gradients and SmoothGrad give the same result in automatic
   torch::manual_seed(8);
   const torch::Tensor input = torch::randn({40, 6});
   const torch::Tensor labels = torch::arange(40) % 4;
-  // 50 steps x 40 rows: the automatic choice takes 3 steps (120 rows) per call, 17 calls.
-  CHECK(nni::automatic_copies_per_call(50, 40, 6 * 4) == 3);
+  // 50 steps x 40 rows: the automatic choice takes 8 steps (320 rows) per call, 7 calls.
+  CHECK(nni::automatic_copies_per_call(50, 40, 6 * 4) == 8);
   const torch::Tensor one_call =
       nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().internal_batch_size(0)).attribute(input, labels);
   const torch::Tensor automatic = nni::IntegratedGradients(model).attribute(input, labels);
   CHECK_THAT(automatic, AllClose(one_call, 1e-5, 1e-7));
-  CHECK_THAT(nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().internal_batch_size(120))
+  CHECK_THAT(nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().internal_batch_size(320))
                  .attribute(input, labels),
              AllClose(automatic, 0, 0));
-  // SmoothGrad: the automatic choice is 3 copies per call here too, so the same noise and result.
+  // SmoothGrad: the automatic choice is 8 copies per call here too, so the same noise and result.
   const auto smooth = nni::SmoothGradOptions().samples(12).seed(4);
   const torch::Tensor smooth_automatic =
       nni::SmoothGrad(nni::VanillaGradient(model), smooth).attribute(input, labels);
   const torch::Tensor smooth_three =
-      nni::SmoothGrad(nni::VanillaGradient(model), nni::SmoothGradOptions(smooth).samples_per_batch(3))
+      nni::SmoothGrad(nni::VanillaGradient(model), nni::SmoothGradOptions(smooth).samples_per_batch(8))
           .attribute(input, labels);
   CHECK(smooth_automatic.equal(smooth_three));
   CHECK_THROWS_WITH(nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().internal_batch_size(-2)),

@@ -200,10 +200,10 @@ Method options:
   --no-relu, --relu       switch the map's ReLU off / on (CAM family; default on, cam off)
   --score-cam-batch-size  masked inputs per forward pass of score_cam (default 64)
   --steps K               integrated_gradients: points on the path (default 50, at most 100000)
-  --internal-batch-size R integrated_gradients: rows per call (0 = all; default: automatic, ~128 rows)
+  --internal-batch-size R integrated_gradients: rows per call (0 = all; default: automatic, ~320 rows)
   --base NAME             smoothgrad: the method to smooth (default vanilla_gradient)
   --samples S             smoothgrad: noisy copies per example (default 50)
-  --samples-per-batch S   smoothgrad: copies per base call (default: automatic, ~128 rows per call)
+  --samples-per-batch S   smoothgrad: copies per base call (default: automatic, ~320 rows per call)
   --noise-level F         smoothgrad: noise stdev as a fraction of each example's range (default 0.15)
   --stdev S               smoothgrad: absolute noise stdev (replaces --noise-level)
   --variant V             smoothgrad: mean (default) | square | variance
