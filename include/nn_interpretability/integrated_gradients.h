@@ -71,6 +71,9 @@ class IntegratedGradients : public Attribution {
   const IntegratedGradientsOptions& options() const { return options_; }
 
  private:
+  // The attributions, and the delta when `with_delta` (two more forward passes: input, baseline).
+  IntegratedGradientsResult compute(const torch::Tensor& input, const Target& target, bool with_delta);
+
   Model model_;
   IntegratedGradientsOptions options_;
   std::shared_ptr<const detail::Quadrature> quadrature_;  ///< nodes and weights, computed at construction

@@ -358,3 +358,25 @@ TEST_CASE("Integrated gradients and SmoothGrad give the same result in automatic
   CHECK_THROWS_WITH(nni::SmoothGrad(nni::VanillaGradient(model), nni::SmoothGradOptions().memory_budget(-1)),
                     Contains("memory_budget must be >= 0"));
 }
+
+TEST_CASE("Integrated gradients runs the end points only for the delta or a predicted class", "[rows_per_call]") {
+  auto net = nni_test::relu_mlp(5, 8, 3, 2);
+  int calls = 0;
+  const nni::Model counting([&](const torch::Tensor& x) {
+    ++calls;
+    return net->forward(x);
+  });
+  const torch::Tensor input = torch::randn({2, 5});
+  nni::IntegratedGradients method(counting, nni::IntegratedGradientsOptions().steps(10).internal_batch_size(0));
+  calls = 0;
+  const torch::Tensor given = method.attribute(input, torch::tensor({0, 2}));
+  CHECK(calls == 1);  // the 20 path rows only
+  calls = 0;
+  method.attribute(input);
+  CHECK(calls == 2);  // + the input, for the predicted class
+  calls = 0;
+  const auto with_delta = method.attribute_with_delta(input, torch::tensor({0, 2}));
+  CHECK(calls == 3);  // + the input and the baseline
+  CHECK(with_delta.attributions.equal(given));
+  CHECK(with_delta.convergence_delta.defined());
+}
