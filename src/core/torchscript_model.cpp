@@ -202,15 +202,10 @@ class TorchScriptBackend final : public ModelBackend {
       if (std::shared_ptr<const FrozenCopies> copies = frozen_copies(input)) {
         const bool inference = no_grad && copies->inference.function != nullptr;
         const FrozenFunction& frozen = inference ? copies->inference : copies->gradient;
-        torch::jit::Stack stack{frozen.module._ivalue(), input};
-        {
-          torch::jit::GraphOptimizerEnabledGuard optimizer_off(false);
-          frozen.function->run(stack);
-        }
-        return tensor_output(stack.back());
+        return tensor_output(run(frozen.function.get(), frozen.module, input));
       }
     }
-    return tensor_output(run(function({}).function.get(), input));
+    return tensor_output(run(function({}).function.get(), user_module_, input));
   }
 
   std::vector<torch::Tensor> tensors() const override {
@@ -255,7 +250,7 @@ class TorchScriptBackend final : public ModelBackend {
     const LayerFunction& layer_function = function(layers);
     for (size_t slot = 0; slot < session.size(); ++slot)
       if (layer_function.rewrite.call_sites[slot] > 0) session.set_planned(slot);
-    return tensor_output(run(layer_function.function.get(), input));
+    return tensor_output(run(layer_function.function.get(), user_module_, input));
   }
 
   std::string unreachable_reason(const std::string& layer, bool planned, bool replacing) const override {
@@ -286,9 +281,11 @@ class TorchScriptBackend final : public ModelBackend {
   }
 
  private:
-  c10::IValue run(torch::jit::GraphFunction* function, const torch::Tensor& input) {
+  // One of our graph functions on `self` (the user's module, or a frozen copy), optimizer off.
+  static c10::IValue run(torch::jit::GraphFunction* function, const torch::jit::Module& self,
+                         const torch::Tensor& input) {
     torch::jit::GraphOptimizerEnabledGuard optimizer_off(false);
-    torch::jit::Stack stack{user_module_._ivalue(), input};
+    torch::jit::Stack stack{self._ivalue(), input};
     function->run(stack);
     return stack.back();
   }
@@ -315,28 +312,17 @@ class TorchScriptBackend final : public ModelBackend {
 
   // Whether the copies give what the plain graph gives on `input` (no-grad outputs, 1e-4 relative):
   // a graph the freezing passes would change is refused here rather than explained wrongly.
-  bool agree_with_plain(const FrozenCopies& copies, const torch::Tensor& input, std::string& why) {
+  bool agree_with_plain(const FrozenCopies& copies, const torch::Tensor& input) {
     torch::NoGradGuard no_grad;
-    const torch::Tensor expected = tensor_output(run(function({}).function.get(), input));
+    const torch::Tensor expected = tensor_output(run(function({}).function.get(), user_module_, input));
     for (const FrozenFunction* frozen : {&copies.gradient, &copies.inference}) {
       if (frozen->function == nullptr) continue;
-      torch::jit::Stack stack{frozen->module._ivalue(), input};
-      {
-        torch::jit::GraphOptimizerEnabledGuard optimizer_off(false);
-        frozen->function->run(stack);
-      }
-      const c10::IValue& output = stack.back();
-      if (!output.isTensor() || output.toTensor().sizes() != expected.sizes()) {
-        why = "the frozen copy's output differs in type or shape";
-        return false;
-      }
+      const c10::IValue output = run(frozen->function.get(), frozen->module, input);
+      if (!output.isTensor() || output.toTensor().sizes() != expected.sizes()) return false;
       const torch::Tensor actual = output.toTensor().to(expected.dtype());
       const double scale = expected.abs().max().item<double>();
       const double difference = (actual - expected).abs().max().item<double>();
-      if (!(difference <= 1e-4 * scale + 1e-6)) {
-        why = "the frozen copy's output differs from the plain graph's by " + std::to_string(difference);
-        return false;
-      }
+      if (!(difference <= 1e-4 * scale + 1e-6)) return false;
     }
     return true;
   }
@@ -355,7 +341,6 @@ class TorchScriptBackend final : public ModelBackend {
       return nullptr;
     }
     auto copies = std::make_shared<FrozenCopies>();
-    std::string why;
     try {
       c10::InferenceMode off(false);
       copies->gradient = frozen_function(torch::jit::freeze(user_module_.clone(), c10::nullopt, true));
@@ -366,14 +351,12 @@ class TorchScriptBackend final : public ModelBackend {
         torch::jit::Module inference = torch::jit::freeze(user_module_.clone(), c10::nullopt, true);
         copies->inference = frozen_function(torch::jit::optimize_for_inference(inference));
       }
-      if (!agree_with_plain(*copies, input, why)) copies.reset();
-    } catch (const std::exception& error) {
-      why = error.what();
-      copies.reset();
+      if (!agree_with_plain(*copies, input)) copies.reset();
+    } catch (const std::exception&) {
+      copies.reset();  // a module freezing refuses runs plainly
     }
     if (!copies) {
       frozen_refused_ = std::move(fingerprint);
-      frozen_refusal_ = why;
       return nullptr;
     }
     copies->fingerprint = std::move(fingerprint);
@@ -414,7 +397,6 @@ class TorchScriptBackend final : public ModelBackend {
   std::mutex frozen_mutex_;
   std::shared_ptr<const FrozenCopies> frozen_;
   std::vector<std::string> frozen_refused_;  // the fingerprint for which no copy could be used
-  std::string frozen_refusal_;               // and why
   mutable std::mutex mutex_;
   std::map<std::string, LayerFunction> functions_;
 };
