@@ -54,9 +54,10 @@
 
 #include "models/mnist_cnn.h"
 #include "models/resnet.h"
-#include "nn_interpretability/blas.h"
-#include "nn_interpretability/threads.h"
+#include "nn_interpretability/core/blas.h"
+#include "nn_interpretability/core/threads.h"
 #include "nn_interpretability/detail/checks.h"
+#include "nn_interpretability/detail/cam_steps.h"
 #include "nn_interpretability/detail/input_gradient.h"
 #include "nn_interpretability/nn_interpretability.h"
 
@@ -662,8 +663,8 @@ void run_cam_breakdown(const BenchModel& model, int64_t batch, const torch::Devi
   std::vector<Probe> probes = {
       {"forward (no grad): the CAM floor", [&] { (void)forward(input); }},
       {"forward_with_layer (no grad)", [&] { (void)nni::forward_with_layer(nmodel, input, layer); }},
-      {"detail::cam_forward (no grad: check_input + forward_with_layer)",
-       [&] { (void)nni::detail::cam_forward(nmodel, input, layer, "b", false); }},
+      {"detail::cam_forward (no grad: forward_with_layer + shape check)",
+       [&] { (void)nni::detail::cam_forward(nmodel, input, layer, false); }},
       {"Model::check_input", [&] { nmodel.check_input(input, "bench"); }},
       {"layer_names(model) (named_modules walk)", [&] { (void)nni::layer_names(nmodel); }},
       {"named_modules + dynamic_cast<LinearImpl> (CAM's classifier search)", [&] {
@@ -760,10 +761,10 @@ void run_breakdown(const BenchModel& model, int64_t batch, const torch::Device& 
                         (void)torch::autograd::grad({scores}, {leaf}, {at::ones_like(scores)}, false, false, true);
                       }});
     probes.push_back({"F detail::input_gradient, standard rule", [&, x, t] {
-                        (void)nni::detail::input_gradient(nmodel, x, t, nni::detail::ReluGradientRule::kStandard, "b");
+                        (void)nni::detail::input_gradient(nmodel, x, t, nni::detail::ReluGradientRule::kStandard);
                       }});
     probes.push_back({"G detail::input_gradient, guided rule (graph walk + hooks)", [&, x, t] {
-                        (void)nni::detail::input_gradient(nmodel, x, t, nni::detail::ReluGradientRule::kGuided, "b");
+                        (void)nni::detail::input_gradient(nmodel, x, t, nni::detail::ReluGradientRule::kGuided);
                       }});
     probes.push_back({"H VanillaGradient::attribute", call(std::make_shared<nni::VanillaGradient>(nmodel), x, y)});
     probes.push_back({"I GuidedBackprop::attribute", call(std::make_shared<nni::GuidedBackprop>(nmodel), x, y)});
@@ -812,11 +813,11 @@ void run_breakdown(const BenchModel& model, int64_t batch, const torch::Device& 
               {"floor on 50 IG path points", make_floor(model, points, repeated_labels)},
               {"input_gradient on the repeated input", [&] {
                  (void)nni::detail::input_gradient(nmodel, repeated, repeated_target,
-                                                   nni::detail::ReluGradientRule::kStandard, "b");
+                                                   nni::detail::ReluGradientRule::kStandard);
                }},
               {"input_gradient on 50 noisy copies", [&] {
                  (void)nni::detail::input_gradient(nmodel, noisy, repeated_target,
-                                                   nni::detail::ReluGradientRule::kStandard, "b");
+                                                   nni::detail::ReluGradientRule::kStandard);
                }},
               {"randn 50 x N noise + mul + add (SmoothGrad's noise)", [&] {
                  torch::Tensor n = torch::randn(repeated.sizes(), repeated.options());

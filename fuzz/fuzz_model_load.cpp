@@ -1,5 +1,5 @@
 // libFuzzer target: torch::jit::load on arbitrary bytes -- what nn_interpretability's
-// TorchScript support (include/nn_interpretability/torchscript.h, `nni` CLI --model) does with a
+// TorchScript support (include/nn_interpretability/model/torchscript.h, `nni` CLI --model) does with a
 // user's model file.
 //
 // The bytes are loaded from memory (torch::jit::load(std::istream&)), on the CPU. A module that

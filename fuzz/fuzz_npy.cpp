@@ -6,7 +6,7 @@
 // read_npy documents "malformed input never crashes" and c10::ValueError as its failure;
 // anything else that escapes, and any sanitizer report, is a finding.
 
-#include <nn_interpretability/npy.h>
+#include <nn_interpretability/io/npy.h>
 
 #include "fuzz_common.h"
 

@@ -30,7 +30,7 @@
 #include <torch/types.h>
 #include <torch/utils.h>
 
-#include "nn_interpretability/layer.h"
+#include "nn_interpretability/model/layer.h"
 
 namespace nni_models {
 

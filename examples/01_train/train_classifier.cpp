@@ -36,7 +36,7 @@
 
 #include <torch/torch.h>
 
-#include <nn_interpretability/threads.h>
+#include <nn_interpretability/core/threads.h>
 #include <nn_interpretability/data.h>
 
 #include "models/cam_cnn.h"

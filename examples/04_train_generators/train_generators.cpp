@@ -45,7 +45,7 @@
 
 #include <torch/torch.h>
 
-#include <nn_interpretability/threads.h>
+#include <nn_interpretability/core/threads.h>
 #include <nn_interpretability/data.h>
 #include <nn_interpretability/visualization/grid.h>
 #include <nn_interpretability/visualization/image_io.h>

@@ -1,29 +1,45 @@
 #pragma once
-// Umbrella header: every attribution method of the core library.
-// (TorchScript support: <nn_interpretability/torchscript.h>; pictures: <nn_interpretability/visualization.h>.)
+// Umbrella header: the whole core library, family by family (docs/architecture.md).
+// (TorchScript support: <nn_interpretability/model/torchscript.h>; pictures:
+// <nn_interpretability/visualization.h>; datasets: <nn_interpretability/data.h>.)
 
-#include "nn_interpretability/activation_maximization.h"
-#include "nn_interpretability/attribution.h"
-#include "nn_interpretability/blas.h"
-#include "nn_interpretability/threads.h"
-#include "nn_interpretability/rows_per_call.h"
-#include "nn_interpretability/cam.h"
-#include "nn_interpretability/deconvolution.h"
-#include "nn_interpretability/grad_cam.h"
-#include "nn_interpretability/grad_cam_plus_plus.h"
-#include "nn_interpretability/guided_backprop.h"
-#include "nn_interpretability/guided_grad_cam.h"
-#include "nn_interpretability/input_x_gradient.h"
-#include "nn_interpretability/integrated_gradients.h"
-#include "nn_interpretability/layer.h"
-#include "nn_interpretability/layer_cam.h"
-#include "nn_interpretability/model.h"
-#include "nn_interpretability/npy.h"
-#include "nn_interpretability/registry.h"
-#include "nn_interpretability/saliency_map.h"
-#include "nn_interpretability/score_cam.h"
-#include "nn_interpretability/smooth_grad.h"
-#include "nn_interpretability/target.h"
-#include "nn_interpretability/upsample.h"
-#include "nn_interpretability/vanilla_gradient.h"
 #include "nn_interpretability/version.h"
+
+// core: the method base, targets, threads, rows per call
+#include "nn_interpretability/core/attribution.h"
+#include "nn_interpretability/core/blas.h"
+#include "nn_interpretability/core/rows_per_call.h"
+#include "nn_interpretability/core/target.h"
+#include "nn_interpretability/core/threads.h"
+
+// model access
+#include "nn_interpretability/model/layer.h"
+#include "nn_interpretability/model/model.h"
+
+// gradient family
+#include "nn_interpretability/gradient/deconvolution.h"
+#include "nn_interpretability/gradient/guided_backprop.h"
+#include "nn_interpretability/gradient/input_x_gradient.h"
+#include "nn_interpretability/gradient/integrated_gradients.h"
+#include "nn_interpretability/gradient/saliency_map.h"
+#include "nn_interpretability/gradient/vanilla_gradient.h"
+
+// wrappers over any method
+#include "nn_interpretability/wrappers/smooth_grad.h"
+
+// CAM family
+#include "nn_interpretability/cam/cam.h"
+#include "nn_interpretability/cam/cam_method.h"
+#include "nn_interpretability/cam/grad_cam.h"
+#include "nn_interpretability/cam/grad_cam_plus_plus.h"
+#include "nn_interpretability/cam/guided_grad_cam.h"
+#include "nn_interpretability/cam/layer_cam.h"
+#include "nn_interpretability/cam/score_cam.h"
+#include "nn_interpretability/cam/upsample.h"
+
+// feature visualization
+#include "nn_interpretability/feature_visualization/activation_maximization.h"
+
+// io and the method registry
+#include "nn_interpretability/io/npy.h"
+#include "nn_interpretability/registry/registry.h"

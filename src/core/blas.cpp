@@ -1,5 +1,5 @@
 // Looks OpenBLAS up at run time, so the library neither links nor requires it.
-#include "nn_interpretability/blas.h"
+#include "nn_interpretability/core/blas.h"
 
 #include <dlfcn.h>
 

@@ -1,4 +1,4 @@
-#include "nn_interpretability/rows_per_call.h"
+#include "nn_interpretability/core/rows_per_call.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "nn_interpretability/target.h"
+#include "nn_interpretability/core/target.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>

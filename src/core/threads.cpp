@@ -1,4 +1,4 @@
-#include "nn_interpretability/threads.h"
+#include "nn_interpretability/core/threads.h"
 
 #include <sched.h>
 
@@ -11,7 +11,7 @@
 
 #include <ATen/Parallel.h>
 
-#include "nn_interpretability/blas.h"
+#include "nn_interpretability/core/blas.h"
 
 namespace nn_interpretability {
 namespace {

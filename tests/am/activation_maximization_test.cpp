@@ -9,7 +9,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
-#include "nn_interpretability/activation_maximization.h"
+#include "nn_interpretability/feature_visualization/activation_maximization.h"
 #include "support/all_close.h"
 #include "support/model_snapshot.h"
 #include "support/tiny_models.h"

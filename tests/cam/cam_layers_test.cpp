@@ -9,9 +9,9 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
-#include "nn_interpretability/layer.h"
+#include "nn_interpretability/model/layer.h"
 #include "nn_interpretability/nn_interpretability.h"
-#include "nn_interpretability/torchscript.h"
+#include "nn_interpretability/model/torchscript.h"
 #include "support/all_close.h"
 #include "support/model_snapshot.h"
 

@@ -2,7 +2,8 @@
 #include "support/catch_torch.h"
 #include <torch/torch.h>
 
-#include "nn_interpretability/layer.h"
+#include "nn_interpretability/detail/cam_steps.h"
+#include "nn_interpretability/model/layer.h"
 #include "nn_interpretability/nn_interpretability.h"
 #include "support/all_close.h"
 #include "support/model_snapshot.h"
@@ -176,7 +177,9 @@ TEST_CASE("Grad-CAM++ on a 1x2 map with one zero gradient equals the hand-comput
   torch::Tensor activation = torch::tensor({{{{1.0, 3.0}}}});
   torch::Tensor gradient = torch::tensor({{{{2.0, 0.0}}}});
   // α00 = 4 / (8 + 4·8) = 0.1, α01 = 0; w = 0.1·2 = 0.2; map = 0.2·A.
-  torch::Tensor map = nni::detail::grad_cam_plus_plus_map(activation, gradient, true);
+  torch::Tensor map =
+      nni::detail::weighted_channel_sum(nni::detail::grad_cam_plus_plus_weights(activation, gradient), activation)
+          .clamp_min(0);
   CHECK_THAT(map, AllClose(torch::tensor({{{{0.2, 0.6}}}}), 1e-12, 1e-12));
 }
 

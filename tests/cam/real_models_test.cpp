@@ -12,14 +12,14 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
-#include "nn_interpretability/grad_cam.h"
-#include "nn_interpretability/grad_cam_plus_plus.h"
-#include "nn_interpretability/guided_backprop.h"
-#include "nn_interpretability/integrated_gradients.h"
-#include "nn_interpretability/layer.h"
-#include "nn_interpretability/layer_cam.h"
-#include "nn_interpretability/npy.h"
-#include "nn_interpretability/torchscript.h"
+#include "nn_interpretability/cam/grad_cam.h"
+#include "nn_interpretability/cam/grad_cam_plus_plus.h"
+#include "nn_interpretability/gradient/guided_backprop.h"
+#include "nn_interpretability/gradient/integrated_gradients.h"
+#include "nn_interpretability/model/layer.h"
+#include "nn_interpretability/cam/layer_cam.h"
+#include "nn_interpretability/io/npy.h"
+#include "nn_interpretability/model/torchscript.h"
 
 // Last: restores Catch's CHECK over c10's.
 #include "cam_support.h"

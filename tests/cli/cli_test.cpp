@@ -21,9 +21,9 @@
 #include <torch/torch.h>
 
 #include "nn_interpretability/nn_interpretability.h"
-#include "nn_interpretability/npy.h"
-#include "nn_interpretability/registry.h"
-#include "nn_interpretability/torchscript.h"
+#include "nn_interpretability/io/npy.h"
+#include "nn_interpretability/registry/registry.h"
+#include "nn_interpretability/model/torchscript.h"
 #include "nn_interpretability/visualization/image_io.h"
 #include "support/all_close.h"
 

@@ -19,7 +19,7 @@
 #include "support/catch_torch.h"
 #include <torch/torch.h>
 
-#include "nn_interpretability/npy.h"
+#include "nn_interpretability/io/npy.h"
 #include "support/all_close.h"
 #include "support/no_hang.h"
 

@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "nn_interpretability/nn_interpretability.h"
-#include "nn_interpretability/torchscript.h"
+#include "nn_interpretability/model/torchscript.h"
 #include "support/model_snapshot.h"
 #include "support/tiny_models.h"
 

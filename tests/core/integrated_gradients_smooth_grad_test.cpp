@@ -18,15 +18,14 @@ using nni_test::AllClose;
 namespace {
 
 /// An attribution that returns the (noisy) input itself: SmoothGrad over it exposes the noise.
-class InputItself : public nni::Attribution {
+class InputItself : public nni::ModelAttribution {
  public:
-  explicit InputItself(nni::Model model) : model_(std::move(model)) {}
-  torch::Tensor attribute(const torch::Tensor& input, const nni::Target&) override { return input.clone(); }
+  explicit InputItself(nni::Model model) : ModelAttribution(std::move(model)) {}
   std::string name() const override { return "input_itself"; }
-  const nni::Model& model() const override { return model_; }
+  std::string class_name() const override { return "InputItself"; }
 
- private:
-  nni::Model model_;
+ protected:
+  torch::Tensor compute(const torch::Tensor& input, const nni::Target&) override { return input.clone(); }
 };
 
 nni::Model sum_of_squares_model() { return nni::Model(nni::ForwardFunction(nni_test::sum_of_squares)); }

@@ -7,7 +7,7 @@
 #include "nn_interpretability/detail/batch_one_convolution.h"
 #include "nn_interpretability/detail/input_gradient.h"
 #include "nn_interpretability/nn_interpretability.h"
-#include "nn_interpretability/torchscript.h"
+#include "nn_interpretability/model/torchscript.h"
 #include "support/all_close.h"
 
 namespace nni = nn_interpretability;

@@ -25,8 +25,8 @@
 #include <torch/torch.h>
 
 #include "nn_interpretability/nn_interpretability.h"
-#include "nn_interpretability/registry.h"
-#include "nn_interpretability/torchscript.h"
+#include "nn_interpretability/registry/registry.h"
+#include "nn_interpretability/model/torchscript.h"
 #include "support/all_close.h"
 #include "support/model_snapshot.h"
 

@@ -25,8 +25,8 @@
 #include <torch/torch.h>
 
 #include "nn_interpretability/nn_interpretability.h"
-#include "nn_interpretability/registry.h"
-#include "nn_interpretability/torchscript.h"
+#include "nn_interpretability/registry/registry.h"
+#include "nn_interpretability/model/torchscript.h"
 #include "support/all_close.h"
 #include "support/model_snapshot.h"
 
@@ -169,9 +169,12 @@ std::vector<BadScenario> bad_scenarios() {
     x.view(-1)[at] = value;
     return x;
   };
-  // Score-CAM checks for an image batch [N, C, H, W] first; the saliency map needs a channel dimension.
+  // A method's own shape needs are checked first (Attribution::check_input_shape): Score-CAM and
+  // Guided Grad-CAM need an image batch [N, C, H, W], the saliency map a channel dimension.
   auto rank_message = [](const nni::MethodInfo& info) -> std::vector<std::string> {
     if (info.name == "score_cam") return {"ScoreCam: the input must be an image batch [N, C, H, W], got shape [8]"};
+    if (info.name == "guided_grad_cam")
+      return {"GuidedGradCam: the input must be an image batch [N, C, H, W], got shape [8]"};
     if (info.name == "saliency")
       return {"SaliencyMap: the input must be a batch [N, C, ...] with a channel dimension (rank >= 3), "
               "got shape [8]"};

@@ -11,8 +11,8 @@
 #include <c10/util/Exception.h>
 
 #include "nn_interpretability/detail/files.h"
-#include "nn_interpretability/npy.h"
-#include "nn_interpretability/upsample.h"
+#include "nn_interpretability/io/npy.h"
+#include "nn_interpretability/cam/upsample.h"
 #include "nn_interpretability/visualization/image_io.h"
 
 namespace nni_cli {

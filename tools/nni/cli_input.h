@@ -9,7 +9,7 @@
 
 #include <torch/types.h>
 
-#include "nn_interpretability/upsample.h"
+#include "nn_interpretability/cam/upsample.h"
 
 namespace nni_cli {
 

@@ -30,14 +30,14 @@
 #include <torch/utils.h>
 
 #include "cli_input.h"
-#include "nn_interpretability/threads.h"
+#include "nn_interpretability/core/threads.h"
 #include "nn_interpretability/detail/result_checks.h"
-#include "nn_interpretability/integrated_gradients.h"
-#include "nn_interpretability/layer.h"
-#include "nn_interpretability/npy.h"
-#include "nn_interpretability/registry.h"
-#include "nn_interpretability/torchscript.h"
-#include "nn_interpretability/upsample.h"
+#include "nn_interpretability/gradient/integrated_gradients.h"
+#include "nn_interpretability/model/layer.h"
+#include "nn_interpretability/io/npy.h"
+#include "nn_interpretability/registry/registry.h"
+#include "nn_interpretability/model/torchscript.h"
+#include "nn_interpretability/cam/upsample.h"
 #include "nn_interpretability/version.h"
 #include "nn_interpretability/visualization/channel_reduction.h"
 #include "nn_interpretability/visualization/colormap.h"
@@ -822,9 +822,10 @@ int run_attribute(const std::vector<std::string>& argv) {
   }
   // The library's methods check their results; this covers every method, whatever its checks.
   try {
-    nni::detail::check_finite_result(attributions, method_name.c_str(), "the attributions");
+    nni::detail::check_finite_result(attributions, "the attributions");
   } catch (const std::exception& error) {
-    throw CliError(kRuntimeError, error_message(error) + "; nothing was written to '" + output_path + "'");
+    throw CliError(kRuntimeError,
+                   method_name + ": " + error_message(error) + "; nothing was written to '" + output_path + "'");
   }
   try {
     nni::write_npy(output_path, attributions);

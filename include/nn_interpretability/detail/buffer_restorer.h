@@ -6,7 +6,7 @@
 #include <torch/types.h>
 #include <torch/utils.h>
 
-#include "nn_interpretability/model.h"
+#include "nn_interpretability/model/model.h"
 
 namespace nn_interpretability {
 namespace detail {

@@ -14,7 +14,7 @@ void check_batch(const torch::Tensor& input, const char* method);
 
 #include <functional>
 
-#include "nn_interpretability/model.h"
+#include "nn_interpretability/model/model.h"
 
 namespace nn_interpretability {
 namespace detail {

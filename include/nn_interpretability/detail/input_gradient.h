@@ -3,8 +3,8 @@
 
 #include <torch/types.h>
 
-#include "nn_interpretability/model.h"
-#include "nn_interpretability/target.h"
+#include "nn_interpretability/model/model.h"
+#include "nn_interpretability/core/target.h"
 
 namespace nn_interpretability {
 namespace detail {
@@ -27,10 +27,10 @@ struct InputGradient {
 };
 
 /// Forward `input` through `model`, then differentiate `target`'s scores with respect to the input
-/// only: parameter gradients are neither computed nor accumulated. `method` names the caller in
-/// error messages.
+/// only: parameter gradients are neither computed nor accumulated. The input is not checked here
+/// (Attribution::attribute did) and messages do not name the method (attribute() adds the name).
 InputGradient input_gradient(const Model& model, const torch::Tensor& input, const Target& target,
-                             ReluGradientRule rule, const char* method);
+                             ReluGradientRule rule);
 
 }  // namespace detail
 }  // namespace nn_interpretability

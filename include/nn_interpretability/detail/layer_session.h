@@ -10,7 +10,7 @@
 
 #include <torch/types.h>
 
-#include "nn_interpretability/layer.h"
+#include "nn_interpretability/model/layer.h"
 
 namespace nn_interpretability {
 namespace detail {

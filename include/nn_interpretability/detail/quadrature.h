@@ -1,10 +1,10 @@
 #pragma once
-// The quadrature rules of integrated gradients (src/core/integrated_gradients.cpp), exposed for tests.
+// The quadrature rules of integrated gradients (src/gradient/integrated_gradients.cpp), exposed for tests.
 
 #include <cstdint>
 #include <vector>
 
-#include "nn_interpretability/integrated_gradients.h"
+#include "nn_interpretability/gradient/integrated_gradients.h"
 
 namespace nn_interpretability {
 namespace detail {

@@ -24,15 +24,15 @@ inline std::string non_finite_rows(const torch::Tensor& tensor) {
   return text + " (of " + std::to_string(bad.numel()) + ")";
 }
 
-/// Throws a c10::ValueError "<method>: <what> contains NaN or Inf (K NaN, L Inf values, in rows ...)"
+/// Throws a c10::ValueError "<what> contains NaN or Inf (K NaN, L Inf values, in rows ...)"
 /// unless every value of `result` is finite. One reduction and one host sync on the fast path: a
 /// finite sum means no NaN or Inf (a sum that overflows falls through to the exact check).
-inline void check_finite_result(const torch::Tensor& result, const char* method, const char* what = "the result") {
+inline void check_finite_result(const torch::Tensor& result, const char* what = "the result") {
   if (!result.defined() || result.numel() == 0 || !result.is_floating_point()) return;
   const torch::Tensor values = result.detach();
   if (std::isfinite(values.sum().item<double>())) return;
   if (values.isfinite().all().item<bool>()) return;
-  TORCH_CHECK_VALUE(false, method, ": ", what, " contains NaN or Inf (", values.isnan().sum().item<int64_t>(),
+  TORCH_CHECK_VALUE(false, what, " contains NaN or Inf (", values.isnan().sum().item<int64_t>(),
                     " NaN, ", values.isinf().sum().item<int64_t>(), " Inf values, in rows ", non_finite_rows(values),
                     "); the computation overflowed or divided by zero, so the result would be meaningless");
 }

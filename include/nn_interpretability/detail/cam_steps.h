@@ -1,0 +1,51 @@
+#pragma once
+// The steps CAM methods share (CamMethod uses them; Guided Grad-CAM and Cam call them directly).
+// Messages do not name the method: Attribution::attribute adds the class name.
+
+#include <string>
+
+#include <torch/types.h>
+
+#include "nn_interpretability/cam/cam_method.h"
+#include "nn_interpretability/core/target.h"
+#include "nn_interpretability/model/layer.h"
+#include "nn_interpretability/model/model.h"
+
+namespace nn_interpretability {
+namespace detail {
+
+/// Runs `model` on `input` with `layer` captured and checks that the layer's output is 4-D. With
+/// `needs_gradient`, runs with grad mode on and makes sure the activation is part of an autograd
+/// graph (when the model's parameters are frozen, through a requires-grad alias of the input);
+/// otherwise under NoGradGuard. The caller must itself enable grad mode (torch::AutoGradMode) for
+/// whatever it computes from the result.
+LayerForward cam_forward(const Model& model, const torch::Tensor& input, const std::string& layer,
+                         bool needs_gradient);
+
+/// Throws unless `activation` is a 4-D [N, C, h, w] tensor.
+void check_cam_activation(const torch::Tensor& activation, const std::string& layer);
+
+/// A layer's activation and the gradient of the target's scores with respect to it, both detached.
+struct LayerGradient {
+  torch::Tensor activation;  ///< [N, K, h, w]
+  torch::Tensor gradient;    ///< ∂ score / ∂ activation, same shape
+};
+
+/// cam_forward with gradients, then activation_gradient for `target`'s scores.
+LayerGradient layer_gradient(const Model& model, const torch::Tensor& input, const std::string& layer,
+                             const Target& target);
+
+/// ∂ sum(scores) / ∂ activation, through the graph only down to the activation (no input or parameter
+/// gradients). Throws when the scores do not depend on the activation.
+torch::Tensor activation_gradient(const torch::Tensor& scores, const torch::Tensor& activation,
+                                  const std::string& layer, bool retain_graph = false);
+
+/// Σ_k (weights ⊙ activation)_k as [N, 1, h, w]; `weights` broadcasts to the activation.
+torch::Tensor weighted_channel_sum(const torch::Tensor& weights, const torch::Tensor& activation);
+
+/// The final step of every CAM: ReLU when asked, then (unless kNone) resized to the input's H×W,
+/// detached, and checked for NaN or Inf.
+torch::Tensor finish_cam_map(torch::Tensor map, const torch::Tensor& input, const CamMapOptions& options);
+
+}  // namespace detail
+}  // namespace nn_interpretability

@@ -1,0 +1,61 @@
+#include "nn_interpretability/cam/score_cam.h"
+
+#include <algorithm>
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+
+#include "nn_interpretability/detail/cam_steps.h"
+
+namespace nn_interpretability {
+
+ScoreCam::ScoreCam(Model model, ScoreCamOptions options)
+    : CamMethod(std::move(model), options.map_options()), options_(std::move(options)) {
+  TORCH_CHECK_VALUE(options_.batch_size() > 0, "ScoreCam: batch_size must be positive, got ", options_.batch_size());
+}
+
+void ScoreCam::check_input_shape(const torch::Tensor& input) const {
+  TORCH_CHECK_VALUE(input.dim() == 4, "the input must be an image batch [N, C, H, W], got shape ", input.sizes());
+}
+
+torch::Tensor ScoreCam::raw_map(const torch::Tensor& input, const Target& target) {
+  torch::NoGradGuard no_grad;
+  LayerForward forward = detail::cam_forward(model_, input, options_.layer(), /*needs_gradient=*/false);
+  const torch::Tensor activation = forward.activation.detach();
+  const int64_t batch = activation.size(0);
+  const int64_t channels = activation.size(1);
+  const int64_t height = input.size(2);
+  const int64_t width = input.size(3);
+
+  // Resolve "predicted" once, on the clean input; the masked copies are scored for the same class.
+  const Target resolved = target.resolved(forward.output);
+  const torch::Tensor classes = resolved.class_indices(forward.output);  // undefined for a score function
+
+  // Row r of the flattened work list is (example r / K, channel r % K).
+  const torch::Tensor flat = activation.reshape({batch * channels, 1, activation.size(2), activation.size(3)});
+  torch::Tensor weights = at::empty({batch * channels}, activation.options());
+  for (int64_t start = 0; start < batch * channels; start += options_.batch_size()) {
+    const int64_t end = std::min(batch * channels, start + options_.batch_size());
+    torch::Tensor masks = upsample_map(flat.slice(0, start, end), {height, width}, Upsample::kBilinear);
+    const torch::Tensor rows = masks.flatten(1);
+    const torch::Tensor low = std::get<0>(rows.min(1)).view({-1, 1, 1, 1});
+    const torch::Tensor range = std::get<0>(rows.max(1)).view({-1, 1, 1, 1}) - low;
+    const torch::Tensor varies = range > 0;
+    // Divide by 1 for constant channels, then zero them: no NaN for flat channels.
+    masks = (masks - low) / at::where(varies, range, at::ones_like(range)) * varies;
+
+    const torch::Tensor examples = at::arange(start, end, forward.output.options().dtype(at::kLong)).div(
+        channels, /*rounding_mode=*/"floor");
+    torch::Tensor output = model_.forward(input.index_select(0, examples) * masks);
+    torch::Tensor scores;
+    if (classes.defined()) {
+      scores = output.softmax(1).gather(1, classes.index_select(0, examples).unsqueeze(1)).squeeze(1);
+    } else {
+      scores = resolved.scores(output);
+    }
+    weights.slice(0, start, end).copy_(scores);
+  }
+  return detail::weighted_channel_sum(weights.view({batch, channels, 1, 1}), activation);
+}
+
+}  // namespace nn_interpretability
