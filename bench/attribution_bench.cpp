@@ -385,14 +385,14 @@ void bench_model_batch(const BenchModel& model, int64_t batch, const Settings& s
 
   std::vector<Cell> path;  // floor = 50 × N rows
   const int64_t rows = kPathSamples * batch;
-  auto ig = [&](int64_t internal_batch_size) {
+  auto ig = [&](int64_t rows_per_call) {
     return std::make_shared<nni::IntegratedGradients>(
-        nmodel, nni::IntegratedGradientsOptions().steps(kPathSamples).internal_batch_size(internal_batch_size));
+        nmodel, nni::IntegratedGradientsOptions().steps(kPathSamples).rows_per_call(rows_per_call));
   };
-  auto smoothgrad = [&](int64_t samples_per_batch) {
+  auto smoothgrad = [&](int64_t copies_per_call) {  // rows per call = copies × the batch
     return std::make_shared<nni::SmoothGrad>(
         nni::VanillaGradient(nmodel),
-        nni::SmoothGradOptions().samples(kPathSamples).samples_per_batch(samples_per_batch).seed(0));
+        nni::SmoothGradOptions().samples(kPathSamples).rows_per_call(copies_per_call * batch).seed(0));
   };
   add(path, "integrated_gradients", "steps=50 one call", rows, call(ig(0), input, labels));
   add(path, "integrated_gradients", "steps=50 chunks of 10N", rows, call(ig(10 * batch), input, labels));
@@ -552,7 +552,7 @@ int memory_child(const std::string& model_name, int64_t batch, const std::string
   } else {
     run = call(std::make_shared<nni::SmoothGrad>(
                    nni::VanillaGradient(model.model()),
-                   nni::SmoothGradOptions().samples(kPathSamples).samples_per_batch(spb).seed(0)),
+                   nni::SmoothGradOptions().samples(kPathSamples).rows_per_call(spb * batch).seed(0)),
                input, labels);
   }
   struct rusage before_usage {};
@@ -826,7 +826,7 @@ void run_breakdown(const BenchModel& model, int64_t batch, const torch::Device& 
               {"isfinite().all().item() on 50 x N rows", [&] { (void)repeated.isfinite().all().item<bool>(); }},
               {"SmoothGrad n=50 spb=50",
                call(std::make_shared<nni::SmoothGrad>(nni::VanillaGradient(nmodel),
-                                                      nni::SmoothGradOptions().samples(50).samples_per_batch(50).seed(0)),
+                                                      nni::SmoothGradOptions().samples(50).rows_per_call(0).seed(0)),
                     input, labels)},
               {"IntegratedGradients steps=50 one call",
                call(std::make_shared<nni::IntegratedGradients>(nmodel, nni::IntegratedGradientsOptions().steps(50)),

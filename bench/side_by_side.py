@@ -254,7 +254,7 @@ METHODS = [
     ("grad_cam_pp", "pytorch-grad-cam GradCAMPlusPlus", ["--upsample", "bilinear"], "minmax"),
     ("layer_cam", "pytorch-grad-cam LayerCAM", ["--upsample", "bilinear"], "minmax"),
     ("score_cam", "pytorch-grad-cam ScoreCAM",
-     ["--upsample", "bilinear", "--score-cam-batch-size", str(SCORE_CAM_BATCH)], "minmax"),
+     ["--upsample", "bilinear", "--rows-per-call", str(SCORE_CAM_BATCH)], "minmax"),
 ]
 LAYER_METHODS = {"grad_cam", "guided_grad_cam", "grad_cam_pp", "layer_cam", "score_cam"}
 

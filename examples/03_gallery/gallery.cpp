@@ -154,7 +154,7 @@ void make_gallery(const std::string& dataset, const nni::Model& model, const nni
 std::vector<Column> columns_for(const nni::Model& model, const std::string& cam_layer, bool signed_maps,
                                 int64_t samples) {
   const Display gradient_display = signed_maps ? Display::kSigned : Display::kAbsolute;
-  auto smooth = nni::SmoothGradOptions().samples(samples).samples_per_batch(10).seed(0);
+  auto smooth = nni::SmoothGradOptions().samples(samples).rows_per_call(100).seed(0);
   return {
       {"vanilla gradient", std::make_shared<nni::VanillaGradient>(model), gradient_display},
       {"saliency map", std::make_shared<nni::SaliencyMap>(model), Display::kAbsolute},

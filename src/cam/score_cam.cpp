@@ -11,7 +11,7 @@ namespace nn_interpretability {
 
 ScoreCam::ScoreCam(Model model, ScoreCamOptions options)
     : CamMethod(std::move(model), options.map_options()), options_(std::move(options)) {
-  TORCH_CHECK_VALUE(options_.batch_size() > 0, "ScoreCam: batch_size must be positive, got ", options_.batch_size());
+  check_rows_per_call("ScoreCam", options_.rows_per_call(), options_.memory_budget());
 }
 
 void ScoreCam::check_input_shape(const torch::Tensor& input) const {
@@ -34,8 +34,12 @@ torch::Tensor ScoreCam::raw_map(const torch::Tensor& input, const Target& target
   // Row r of the flattened work list is (example r / K, channel r % K).
   const torch::Tensor flat = activation.reshape({batch * channels, 1, activation.size(2), activation.size(3)});
   torch::Tensor weights = at::empty({batch * channels}, activation.options());
-  for (int64_t start = 0; start < batch * channels; start += options_.batch_size()) {
-    const int64_t end = std::min(batch * channels, start + options_.batch_size());
+  const int64_t masked_inputs = batch * channels;
+  const int64_t row_bytes = input.numel() / input.size(0) * static_cast<int64_t>(input.element_size());
+  const int64_t per_call =
+      copies_per_call(options_.rows_per_call(), masked_inputs, /*batch=*/1, row_bytes, options_.memory_budget());
+  for (int64_t start = 0; start < masked_inputs; start += per_call) {
+    const int64_t end = std::min(masked_inputs, start + per_call);
     torch::Tensor masks = upsample_map(flat.slice(0, start, end), {height, width}, Upsample::kBilinear);
     const torch::Tensor rows = masks.flatten(1);
     const torch::Tensor low = std::get<0>(rows.min(1)).view({-1, 1, 1, 1});

@@ -227,11 +227,7 @@ IntegratedGradients::IntegratedGradients(Model model, IntegratedGradientsOptions
                     "accuracy");
   TORCH_CHECK_VALUE(options_.rule() != IntegrationRule::kRiemannTrapezoid || options_.steps() >= 2,
                     "IntegratedGradients: the trapezoid rule needs at least 2 steps, got ", options_.steps());
-  TORCH_CHECK_VALUE(options_.internal_batch_size() >= 0 || options_.internal_batch_size() == kAutomaticRowsPerCall,
-                    "IntegratedGradients: internal_batch_size must be >= 0 or kAutomaticRowsPerCall (-1), got ",
-                    options_.internal_batch_size());
-  TORCH_CHECK_VALUE(options_.memory_budget() >= 0, "IntegratedGradients: memory_budget must be >= 0, got ",
-                    options_.memory_budget());
+  check_rows_per_call("IntegratedGradients", options_.rows_per_call(), options_.memory_budget());
   // The nodes and weights, once per object: every call (and every batch of the nni tool) reuses them.
   quadrature_ = std::make_shared<const detail::Quadrature>(detail::integration_rule(options_.rule(), options_.steps()));
 }
@@ -278,10 +274,7 @@ IntegratedGradientsResult IntegratedGradients::integrate(const torch::Tensor& in
   const int64_t steps = options_.steps();
   const int64_t row_bytes = batch > 0 ? input.numel() / batch * static_cast<int64_t>(input.element_size()) : 1;
   const int64_t steps_per_call =
-      options_.internal_batch_size() == kAutomaticRowsPerCall
-          ? automatic_copies_per_call(steps, batch, row_bytes, options_.memory_budget())
-      : options_.internal_batch_size() == 0 ? steps
-                                            : std::max<int64_t>(1, options_.internal_batch_size() / batch);
+      copies_per_call(options_.rows_per_call(), steps, batch, row_bytes, options_.memory_budget());
 
   torch::Tensor difference = input - baseline;
   torch::Tensor weighted_sum = at::zeros_like(input);

@@ -1,101 +1,311 @@
+// The registry: one registration entry per method (its schema and its factory), and the checks of a
+// MethodConfig against a schema.
 #include "nn_interpretability/registry/registry.h"
 
+#include <algorithm>
+#include <cmath>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <c10/util/Exception.h>
 
 #include "nn_interpretability/cam/cam.h"
-#include "nn_interpretability/gradient/deconvolution.h"
 #include "nn_interpretability/cam/grad_cam.h"
 #include "nn_interpretability/cam/grad_cam_plus_plus.h"
-#include "nn_interpretability/gradient/guided_backprop.h"
 #include "nn_interpretability/cam/guided_grad_cam.h"
+#include "nn_interpretability/cam/layer_cam.h"
+#include "nn_interpretability/cam/score_cam.h"
+#include "nn_interpretability/core/rows_per_call.h"
+#include "nn_interpretability/gradient/deconvolution.h"
+#include "nn_interpretability/gradient/guided_backprop.h"
 #include "nn_interpretability/gradient/input_x_gradient.h"
 #include "nn_interpretability/gradient/integrated_gradients.h"
-#include "nn_interpretability/cam/layer_cam.h"
 #include "nn_interpretability/gradient/saliency_map.h"
-#include "nn_interpretability/cam/score_cam.h"
-#include "nn_interpretability/wrappers/smooth_grad.h"
 #include "nn_interpretability/gradient/vanilla_gradient.h"
+#include "nn_interpretability/wrappers/smooth_grad.h"
 
 namespace nn_interpretability {
+
+const OptionSchema* MethodInfo::option(const std::string& option_name) const {
+  for (const auto& item : options)
+    if (item.name == option_name) return &item;
+  return nullptr;
+}
+
 namespace {
 
-// Applies the optional CAM settings of `config` to a CAM options struct.
+// ------------------------------------------------------------------ building schemas
+
+OptionSchema option_of(std::string name, OptionType type, std::string default_value, std::string help) {
+  OptionSchema option;
+  option.name = std::move(name);
+  option.type = type;
+  option.default_value = std::move(default_value);
+  option.help = std::move(help);
+  return option;
+}
+
+OptionSchema flag(std::string name, bool default_value, std::string help) {
+  return option_of(std::move(name), OptionType::kBool, default_value ? "on" : "off", std::move(help));
+}
+
+OptionSchema integer(std::string name, std::string default_value, std::string help, std::optional<double> minimum,
+                     std::optional<double> maximum = std::nullopt) {
+  OptionSchema option = option_of(std::move(name), OptionType::kInt, std::move(default_value), std::move(help));
+  option.minimum = minimum;
+  option.maximum = maximum;
+  return option;
+}
+
+OptionSchema real(std::string name, std::string default_value, std::string help, double minimum,
+                  std::string excludes) {
+  OptionSchema option = option_of(std::move(name), OptionType::kDouble, std::move(default_value), std::move(help));
+  option.minimum = minimum;
+  option.excludes = std::move(excludes);
+  return option;
+}
+
+OptionSchema choice(std::string name, std::string default_value, std::string help, std::vector<std::string> choices) {
+  OptionSchema option = option_of(std::move(name), OptionType::kChoice, std::move(default_value), std::move(help));
+  option.choices = std::move(choices);
+  return option;
+}
+
+// ------------------------------------------------------------------ option groups shared by methods
+
+const char* upsample_name(Upsample mode) {
+  switch (mode) {
+    case Upsample::kNone: return "none";
+    case Upsample::kBilinear: return "bilinear";
+    case Upsample::kNearest: return "nearest";
+    case Upsample::kBicubic: return "bicubic";
+  }
+  return "none";
+}
+
+Upsample parse_upsample(const std::string& name) {
+  if (name == "bilinear") return Upsample::kBilinear;
+  if (name == "nearest") return Upsample::kNearest;
+  if (name == "bicubic") return Upsample::kBicubic;
+  return Upsample::kNone;  // "none"; other words were refused by the schema check
+}
+
+/// layer, relu, upsample: every CAM method's options, with the defaults of its options struct.
+template <typename Options>
+std::vector<OptionSchema> cam_options_schema(const Options& defaults) {
+  OptionSchema layer = option_of("layer", OptionType::kString, "", "the layer explained (CAM family); see `nni layers`");
+  layer.required = true;
+  return {layer, flag("relu", defaults.relu(), "the ReLU on the map (CAM family)"),
+          choice("upsample", upsample_name(defaults.upsample()), "resize the map to the input's size (CAM family)",
+                 {"none", "bilinear", "nearest", "bicubic"})};
+}
+
+/// Applies a config's CAM options to a CAM options struct.
 template <typename Options>
 Options cam_options(Options options, const MethodConfig& config) {
-  if (config.upsample()) options.upsample(*config.upsample());
-  if (config.relu()) options.relu(*config.relu());
+  if (auto relu = config.get_bool("relu")) options.relu(*relu);
+  if (auto upsample = config.get_string("upsample")) options.upsample(parse_upsample(*upsample));
   return options;
 }
 
-std::vector<MethodInfo> make_registry() {
-  using Make = std::function<std::shared_ptr<Attribution>(const Model&, const MethodConfig&)>;
-  std::vector<MethodInfo> list;
-  auto add = [&list](const char* name, const char* summary, bool needs_layer, bool layer_map, Make make) {
-    list.push_back(MethodInfo{name, summary, needs_layer, layer_map, std::move(make)});
+OptionSchema rows_per_call_schema(const std::string& default_value) {
+  return integer("rows_per_call", default_value,
+                 "input rows per forward/backward call (0 = all at once, -1 = automatic: ~320 rows within 16 MiB)",
+                 -1.0);
+}
+
+// ------------------------------------------------------------------ the registrations
+
+using Make = std::function<std::shared_ptr<Attribution>(const Model&, const MethodConfig&)>;
+
+/// A method with no options.
+template <typename Method>
+Make plain() {
+  return [](const Model& model, const MethodConfig&) { return std::make_shared<Method>(model); };
+}
+
+/// A CAM method whose options struct is built from the layer and the CAM options.
+template <typename Method, typename Options>
+Make cam() {
+  return [](const Model& model, const MethodConfig& config) {
+    return std::make_shared<Method>(model, cam_options(Options(config.layer()), config));
   };
-  add("vanilla_gradient", "signed gradient of the target score w.r.t. the input (Simonyan et al. 2014)", false,
-      false, [](const Model& model, const MethodConfig&) { return std::make_shared<VanillaGradient>(model); });
-  add("saliency", "max over channels of |gradient|, [N, 1, H, W] (Simonyan et al. 2014)", false, false,
-      [](const Model& model, const MethodConfig&) { return std::make_shared<SaliencyMap>(model); });
-  add("input_x_gradient", "input times gradient (Shrikumar et al. 2016)", false, false,
-      [](const Model& model, const MethodConfig&) { return std::make_shared<InputXGradient>(model); });
-  add("guided_backprop", "only positive gradients through ReLUs with positive input (Springenberg et al. 2015)",
-      false, false,
-      [](const Model& model, const MethodConfig&) { return std::make_shared<GuidedBackprop>(model); });
-  add("deconvolution", "deconvnet: gradients rectified at every ReLU (Zeiler & Fergus 2014)", false, false,
-      [](const Model& model, const MethodConfig&) { return std::make_shared<Deconvolution>(model); });
-  add("integrated_gradients", "path integral of gradients from a zero baseline; --steps (Sundararajan et al. 2017)",
-      false, false, [](const Model& model, const MethodConfig& config) {
-        return std::make_shared<IntegratedGradients>(
-            model,
-            IntegratedGradientsOptions().steps(config.steps()).internal_batch_size(config.internal_batch_size()));
-      });
-  add("smoothgrad",
-      "any method (--base) averaged over noisy copies; --samples, --noise-level/--stdev, --variant, --seed "
-      "(Smilkov et al. 2017)",
-      false, false, [](const Model& model, const MethodConfig& config) -> std::shared_ptr<Attribution> {
-        TORCH_CHECK_VALUE(config.base() != "smoothgrad", "smoothgrad: the base method cannot be smoothgrad itself");
-        std::shared_ptr<Attribution> base = make_method(config.base(), model, config);
-        SmoothGradOptions options;
-        options.samples(config.samples())
-            .noise_level(config.noise_level())
-            .variant(config.variant())
-            .samples_per_batch(config.samples_per_batch());
-        if (config.stdev()) options.stdev(*config.stdev());
-        if (config.seed()) options.seed(*config.seed());
-        return std::make_shared<SmoothGrad>(std::move(base), options);
-      });
-  add("cam", "class activation map at a layer feeding global average pooling + linear (Zhou et al. 2016)", true,
-      true, [](const Model& model, const MethodConfig& config) {
-        return std::make_shared<Cam>(model, cam_options(CamOptions(config.layer()), config));
-      });
-  add("grad_cam", "layer channels weighted by their mean gradients (Selvaraju et al. 2017)", true, true,
-      [](const Model& model, const MethodConfig& config) {
-        return std::make_shared<GradCam>(model, cam_options(GradCamOptions(config.layer()), config));
-      });
-  add("guided_grad_cam", "guided backprop times the upsampled Grad-CAM map (Selvaraju et al. 2017)", true, false,
-      [](const Model& model, const MethodConfig& config) {
-        return std::make_shared<GuidedGradCam>(model, cam_options(GuidedGradCamOptions(config.layer()), config));
-      });
-  add("grad_cam_pp", "Grad-CAM++: weights from positive higher-order gradients (Chattopadhyay et al. 2018)", true,
-      true, [](const Model& model, const MethodConfig& config) {
-        return std::make_shared<GradCamPlusPlus>(model, cam_options(GradCamPlusPlusOptions(config.layer()), config));
-      });
-  add("score_cam", "channels weighted by the score of the input masked with them, gradient-free (Wang et al. 2020)",
-      true, true, [](const Model& model, const MethodConfig& config) {
-        return std::make_shared<ScoreCam>(
-            model, cam_options(ScoreCamOptions(config.layer()).batch_size(config.score_cam_batch_size()), config));
-      });
-  add("layer_cam", "activations weighted by their own positive gradients (Jiang et al. 2021)", true, true,
-      [](const Model& model, const MethodConfig& config) {
-        return std::make_shared<LayerCam>(model, cam_options(LayerCamOptions(config.layer()), config));
-      });
+}
+
+std::vector<MethodInfo> make_registry() {
+  std::vector<MethodInfo> list;
+  auto add = [&list](MethodInfo info) {
+    info.needs_layer = info.option("layer") != nullptr && info.option("layer")->required;
+    info.layer_map = info.result == ResultKind::kLayerMap;
+    list.push_back(std::move(info));
+  };
+  const IntegratedGradientsOptions ig;
+  const SmoothGradOptions sg;
+  const ScoreCamOptions score_cam("");
+
+  // gradient family
+  add({"vanilla_gradient", "VanillaGradient", "signed gradient of the target score w.r.t. the input (Simonyan et al. 2014)",
+       ResultKind::kInputShaped, {}, plain<VanillaGradient>()});
+  add({"saliency", "SaliencyMap", "max over channels of |gradient|, [N, 1, H, W] (Simonyan et al. 2014)",
+       ResultKind::kChannelReduced, {}, plain<SaliencyMap>()});
+  add({"input_x_gradient", "InputXGradient", "input times gradient (Shrikumar et al. 2016)", ResultKind::kInputShaped,
+       {}, plain<InputXGradient>()});
+  add({"guided_backprop", "GuidedBackprop",
+       "only positive gradients through ReLUs with positive input (Springenberg et al. 2015)",
+       ResultKind::kInputShaped, {}, plain<GuidedBackprop>()});
+  add({"deconvolution", "Deconvolution", "deconvnet: gradients rectified at every ReLU (Zeiler & Fergus 2014)",
+       ResultKind::kInputShaped, {}, plain<Deconvolution>()});
+  add({"integrated_gradients", "IntegratedGradients",
+       "path integral of gradients from a zero baseline; --steps (Sundararajan et al. 2017)", ResultKind::kInputShaped,
+       {integer("steps", std::to_string(ig.steps()), "integrated_gradients: points on the path", 1.0,
+                static_cast<double>(IntegratedGradients::kMaxSteps)),
+        rows_per_call_schema("automatic")},
+       [](const Model& model, const MethodConfig& config) {
+         IntegratedGradientsOptions options;
+         if (auto steps = config.get_int("steps")) options.steps(*steps);
+         if (auto rows = config.get_int("rows_per_call")) options.rows_per_call(*rows);
+         return std::make_shared<IntegratedGradients>(model, options);
+       }});
+
+  // wrappers
+  add({"smoothgrad", "SmoothGrad",
+       "any method (--base) averaged over noisy copies; --samples, --noise-level/--stdev, --variant, --seed "
+       "(Smilkov et al. 2017)",
+       ResultKind::kFromBase,
+       {option_of("base", OptionType::kMethod, "vanilla_gradient", "smoothgrad: the method to smooth"),
+        integer("samples", std::to_string(sg.samples()), "smoothgrad: noisy copies per example", 1.0),
+        real("noise_level", "0.15", "smoothgrad: noise stdev as a fraction of each example's range", 0.0, "stdev"),
+        real("stdev", "unset", "smoothgrad: absolute noise stdev (replaces --noise-level)", 0.0, "noise_level"),
+        choice("variant", "mean", "smoothgrad: mean, square (SmoothGrad squared) or variance (VarGrad)",
+               {"mean", "square", "variance"}),
+        integer("seed", "unset", "smoothgrad: seed of a private generator, for reproducible noise", 0.0),
+        rows_per_call_schema("automatic")},
+       [](const Model& model, const MethodConfig& config) -> std::shared_ptr<Attribution> {
+         std::shared_ptr<Attribution> base = make_method(config.get_string("base").value_or("vanilla_gradient"),
+                                                         model, config);
+         SmoothGradOptions options;
+         if (auto samples = config.get_int("samples")) options.samples(*samples);
+         if (auto level = config.get_double("noise_level")) options.noise_level(*level);
+         if (auto stdev = config.get_double("stdev")) options.stdev(*stdev);
+         if (auto seed = config.get_int("seed")) options.seed(static_cast<uint64_t>(*seed));
+         if (auto rows = config.get_int("rows_per_call")) options.rows_per_call(*rows);
+         if (auto variant = config.get_string("variant")) {
+           options.variant(*variant == "square"     ? SmoothGradVariant::kSquare
+                           : *variant == "variance" ? SmoothGradVariant::kVariance
+                                                    : SmoothGradVariant::kMean);
+         }
+         return std::make_shared<SmoothGrad>(std::move(base), options);
+       }});
+
+  // CAM family
+  add({"cam", "Cam", "class activation map at a layer feeding global average pooling + linear (Zhou et al. 2016)",
+       ResultKind::kLayerMap, cam_options_schema(CamOptions("")), cam<Cam, CamOptions>()});
+  add({"grad_cam", "GradCam", "layer channels weighted by their mean gradients (Selvaraju et al. 2017)",
+       ResultKind::kLayerMap, cam_options_schema(GradCamOptions("")), cam<GradCam, GradCamOptions>()});
+  add({"guided_grad_cam", "GuidedGradCam", "guided backprop times the upsampled Grad-CAM map (Selvaraju et al. 2017)",
+       ResultKind::kInputShaped, cam_options_schema(GuidedGradCamOptions("")),
+       cam<GuidedGradCam, GuidedGradCamOptions>()});
+  add({"grad_cam_pp", "GradCamPlusPlus",
+       "Grad-CAM++: weights from positive higher-order gradients (Chattopadhyay et al. 2018)", ResultKind::kLayerMap,
+       cam_options_schema(GradCamPlusPlusOptions("")), cam<GradCamPlusPlus, GradCamPlusPlusOptions>()});
+  std::vector<OptionSchema> score_cam_options = cam_options_schema(score_cam);
+  score_cam_options.push_back(rows_per_call_schema(std::to_string(score_cam.rows_per_call())));
+  add({"score_cam", "ScoreCam",
+       "channels weighted by the score of the input masked with them, gradient-free (Wang et al. 2020)",
+       ResultKind::kLayerMap, score_cam_options, [](const Model& model, const MethodConfig& config) {
+         ScoreCamOptions options = cam_options(ScoreCamOptions(config.layer()), config);
+         if (auto rows = config.get_int("rows_per_call")) options.rows_per_call(*rows);
+         return std::make_shared<ScoreCam>(model, options);
+       }});
+  add({"layer_cam", "LayerCam", "activations weighted by their own positive gradients (Jiang et al. 2021)",
+       ResultKind::kLayerMap, cam_options_schema(LayerCamOptions("")), cam<LayerCam, LayerCamOptions>()});
+
+  // One option name, one type: the command line has one flag per name.
+  for (const auto& a : list)
+    for (const auto& b : list)
+      for (const auto& option : a.options)
+        if (const OptionSchema* other = b.option(option.name))
+          TORCH_INTERNAL_ASSERT(other->type == option.type, "option '", option.name, "' has two types");
   return list;
+}
+
+// ------------------------------------------------------------------ checking a config
+
+const char* expected_type(OptionType type) {
+  switch (type) {
+    case OptionType::kBool: return "a flag (bool)";
+    case OptionType::kInt: return "an integer";
+    case OptionType::kDouble: return "a real number";
+    default: return "a word (string)";
+  }
+}
+
+void check_option(const std::string& method, const OptionSchema& option, const OptionValue& value) {
+  const std::string where = "method '" + method + "': option '" + option.name + "'";
+  auto type_error = [&] {
+    TORCH_CHECK_VALUE(false, where, " must be ", expected_type(option.type), ", got '", to_string(value), "'");
+  };
+  double number = 0;
+  switch (option.type) {
+    case OptionType::kBool:
+      if (!std::holds_alternative<bool>(value)) type_error();
+      return;
+    case OptionType::kInt:
+      if (!std::holds_alternative<int64_t>(value)) type_error();
+      number = static_cast<double>(std::get<int64_t>(value));
+      break;
+    case OptionType::kDouble:
+      if (std::holds_alternative<int64_t>(value)) {
+        number = static_cast<double>(std::get<int64_t>(value));
+      } else if (std::holds_alternative<double>(value)) {
+        number = std::get<double>(value);
+        TORCH_CHECK_VALUE(std::isfinite(number), where, " must be finite, got ", number);
+      } else {
+        type_error();
+      }
+      break;
+    case OptionType::kString:
+      if (!std::holds_alternative<std::string>(value)) type_error();
+      return;
+    case OptionType::kChoice: {
+      if (!std::holds_alternative<std::string>(value)) type_error();
+      const std::string& word = std::get<std::string>(value);
+      if (std::find(option.choices.begin(), option.choices.end(), word) == option.choices.end()) {
+        std::string choices;
+        for (const auto& choice : option.choices) choices += (choices.empty() ? "" : ", ") + choice;
+        TORCH_CHECK_VALUE(false, where, ": expected one of ", choices, ", got '", word, "'");
+      }
+      return;
+    }
+    case OptionType::kMethod: {
+      if (!std::holds_alternative<std::string>(value)) type_error();
+      const std::string& word = std::get<std::string>(value);
+      TORCH_CHECK_VALUE(word != method, method, ": the ", option.name, " method cannot be ", method, " itself");
+      method_info(word);  // throws for an unknown method, listing the valid names
+      return;
+    }
+  }
+  TORCH_CHECK_VALUE(!option.minimum || number >= *option.minimum, where, " must be >= ", *option.minimum, ", got ",
+                    to_string(value));
+  TORCH_CHECK_VALUE(!option.maximum || number <= *option.maximum, where, " must be at most ", *option.maximum,
+                    ", got ", to_string(value));
+}
+
+void add_applicable(const std::string& name, const MethodConfig& config, std::vector<OptionSchema>& options,
+                    std::vector<std::string>& visited) {
+  if (std::find(visited.begin(), visited.end(), name) != visited.end()) return;
+  visited.push_back(name);
+  const MethodInfo& info = method_info(name);
+  for (const auto& option : info.options) {
+    const bool known = std::any_of(options.begin(), options.end(),
+                                   [&](const OptionSchema& other) { return other.name == option.name; });
+    if (!known) options.push_back(option);
+    if (option.type == OptionType::kMethod) {
+      const std::string wrapped = config.get_string(option.name).value_or(option.default_value);
+      add_applicable(wrapped, config, options, visited);
+    }
+  }
 }
 
 }  // namespace
@@ -118,10 +328,38 @@ const MethodInfo& method_info(const std::string& name) {
   return methods().front();  // unreachable
 }
 
+std::vector<OptionSchema> applicable_options(const std::string& name, const MethodConfig& config) {
+  std::vector<OptionSchema> options;
+  std::vector<std::string> visited;
+  add_applicable(name, config, options, visited);
+  return options;
+}
+
+std::vector<std::string> unused_options(const std::string& name, const MethodConfig& config) {
+  const std::vector<OptionSchema> options = applicable_options(name, config);
+  std::vector<std::string> unused;
+  for (const auto& set : config.names())
+    if (std::none_of(options.begin(), options.end(), [&](const OptionSchema& option) { return option.name == set; }))
+      unused.push_back(set);
+  return unused;
+}
+
 std::shared_ptr<Attribution> make_method(const std::string& name, const Model& model, const MethodConfig& config) {
   const MethodInfo& info = method_info(name);
-  TORCH_CHECK_VALUE(!info.needs_layer || !config.layer().empty(), "method '", name,
-                    "' needs a layer (MethodConfig::layer, --layer on the command line)");
+  // The method's own options first: a kMethod option must name a method before its options count.
+  for (const auto& option : info.options) {
+    const OptionValue* value = config.find(option.name);
+    if (value != nullptr) check_option(name, option, *value);
+    if (option.required && option.name == "layer") {
+      TORCH_CHECK_VALUE(!config.layer().empty(), "method '", name,
+                        "' needs a layer (MethodConfig::layer, --layer on the command line)");
+    } else {
+      TORCH_CHECK_VALUE(!option.required || value != nullptr, "method '", name, "' needs option '", option.name, "'");
+    }
+    if (value != nullptr && !option.excludes.empty() && config.has(option.excludes))
+      TORCH_CHECK_VALUE(false, "method '", name, "': options '", option.name, "' and '", option.excludes,
+                        "' exclude each other");
+  }
   return info.make(model, config);
 }
 

@@ -53,11 +53,7 @@ SmoothGrad::SmoothGrad(std::shared_ptr<Attribution> base, SmoothGradOptions opti
     : base_(std::move(base)), options_(std::move(options)) {
   TORCH_CHECK_VALUE(base_ != nullptr, "SmoothGrad: the base method is null");
   TORCH_CHECK_VALUE(options_.samples() >= 1, "SmoothGrad: samples must be >= 1, got ", options_.samples());
-  TORCH_CHECK_VALUE(options_.samples_per_batch() >= 1 || options_.samples_per_batch() == kAutomaticRowsPerCall,
-                    "SmoothGrad: samples_per_batch must be >= 1 or kAutomaticRowsPerCall (-1), got ",
-                    options_.samples_per_batch());
-  TORCH_CHECK_VALUE(options_.memory_budget() >= 0, "SmoothGrad: memory_budget must be >= 0, got ",
-                    options_.memory_budget());
+  check_rows_per_call("SmoothGrad", options_.rows_per_call(), options_.memory_budget());
   TORCH_CHECK_VALUE(options_.noise_level() >= 0 && std::isfinite(options_.noise_level()),
                     "SmoothGrad: noise_level must be a finite value >= 0, got ", options_.noise_level());
   TORCH_CHECK_VALUE(!options_.stdev() || (*options_.stdev() >= 0 && std::isfinite(*options_.stdev())),
@@ -96,9 +92,7 @@ torch::Tensor SmoothGrad::compute(const torch::Tensor& input, const Target& targ
   torch::Tensor squared_deviation;  // running sum of squared deviations, for the variance
   int64_t seen = 0;
   const int64_t row_bytes = batch > 0 ? input.numel() / batch * static_cast<int64_t>(input.element_size()) : 1;
-  const int64_t per_call = options_.samples_per_batch() == kAutomaticRowsPerCall
-                               ? automatic_copies_per_call(samples, batch, row_bytes, options_.memory_budget())
-                               : options_.samples_per_batch();
+  const int64_t per_call = copies_per_call(options_.rows_per_call(), samples, batch, row_bytes, options_.memory_budget());
   for (int64_t first = 0; first < samples; first += per_call) {
     const int64_t count = std::min(per_call, samples - first);
     noise_shape.insert(noise_shape.begin(), count);

@@ -432,8 +432,8 @@ TEST_CASE("Option errors: Guided Grad-CAM without upsampling, Score-CAM with bat
   auto model = gap_model();
   CHECK_THROWS_WITH(nni::GuidedGradCam(model, nni::GuidedGradCamOptions("1").upsample(nni::Upsample::kNone)),
                     Contains("Upsample::kNone is not allowed"));
-  CHECK_THROWS_WITH(nni::ScoreCam(model, nni::ScoreCamOptions("1").batch_size(0)).attribute(torch::rand({1, 2, 5, 5})),
-                    Contains("batch_size must be positive"));
+  CHECK_THROWS_WITH(nni::ScoreCam(model, nni::ScoreCamOptions("1").rows_per_call(-2)).attribute(torch::rand({1, 2, 5, 5})),
+                    Contains("ScoreCam: rows_per_call must be >= 0 or kAutomaticRowsPerCall"));
 }
 
 TEST_CASE("A layer the score does not depend on is reported", "[errors]") {

@@ -108,7 +108,7 @@ TEST_CASE("Grad-CAM of a batch with per-example targets equals example-by-exampl
       std::make_shared<nni::GradCam>(model, nni::GradCamOptions("0")),
       std::make_shared<nni::GradCamPlusPlus>(model, nni::GradCamPlusPlusOptions("0")),
       std::make_shared<nni::LayerCam>(model, nni::LayerCamOptions("0")),
-      std::make_shared<nni::ScoreCam>(model, nni::ScoreCamOptions("1").batch_size(3)),
+      std::make_shared<nni::ScoreCam>(model, nni::ScoreCamOptions("1").rows_per_call(3)),
       std::make_shared<nni::GuidedGradCam>(model, nni::GuidedGradCamOptions("0")),
   };
   for (auto& method : methods) {
@@ -236,7 +236,7 @@ TEST_CASE("Score-CAM equals a direct loop over channels, and batch size does not
   }
   for (int64_t batch_size : {1, 3, 64}) {
     INFO("batch_size " << batch_size);
-    torch::Tensor actual = nni::ScoreCam(model, nni::ScoreCamOptions("1").batch_size(batch_size)).attribute(input, labels);
+    torch::Tensor actual = nni::ScoreCam(model, nni::ScoreCamOptions("1").rows_per_call(batch_size)).attribute(input, labels);
     CHECK(actual.isfinite().all().item<bool>());
     CHECK_THAT(actual, AllClose(expected, 1e-10, 1e-12));
   }
@@ -374,5 +374,5 @@ TEST_CASE("Guided Grad-CAM, Grad-CAM and CAM run the model once; Score-CAM once 
   CHECK(count(nni::GradCamPlusPlus(model, nni::GradCamPlusPlusOptions("0"))) == 1);
   CHECK(count(nni::LayerCam(model, nni::LayerCamOptions("0"))) == 1);
   CHECK(count(nni::Cam(model, nni::CamOptions("0").weights(torch::rand({3, 4})))) == 1);
-  CHECK(count(nni::ScoreCam(model, nni::ScoreCamOptions("0").batch_size(3))) == 1 + 3);  // 8 masks in 3 batches
+  CHECK(count(nni::ScoreCam(model, nni::ScoreCamOptions("0").rows_per_call(3))) == 1 + 3);  // 8 masks in 3 batches
 }

@@ -82,7 +82,7 @@ TEST_CASE("Integrated gradients gives the same result whatever the internal batc
   torch::Tensor input = torch::rand({3, 1, 8, 8});
   torch::Tensor all_at_once = nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().steps(10)).attribute(input);
   torch::Tensor chunked =
-      nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().steps(10).internal_batch_size(7)).attribute(input);
+      nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().steps(10).rows_per_call(7)).attribute(input);
   CHECK_THAT(chunked, AllClose(all_at_once, 1e-5, 1e-6));
 }
 
@@ -92,7 +92,7 @@ TEST_CASE("SmoothGrad with zero noise equals its base method", "[smooth_grad]") 
   model->eval();
   torch::Tensor input = torch::rand({3, 1, 8, 8});
   torch::Tensor labels = torch::tensor({0, 2, 1});
-  auto zero_noise = nni::SmoothGradOptions().samples(5).noise_level(0).samples_per_batch(2);
+  auto zero_noise = nni::SmoothGradOptions().samples(5).noise_level(0).rows_per_call(6);
   CHECK_THAT(nni::SmoothGrad(nni::VanillaGradient(model), zero_noise).attribute(input, labels),
              AllClose(nni::VanillaGradient(model).attribute(input, labels)));
   CHECK_THAT(nni::SmoothGrad(nni::GuidedBackprop(model), zero_noise).attribute(input, labels),
@@ -108,7 +108,7 @@ TEST_CASE("SmoothGrad variants on a linear model: mean w, square w squared, vari
   auto model = nni_test::linear_model(4, 3);
   torch::Tensor input = torch::randn({2, 4});
   torch::Tensor w = model->weight.detach()[1].expand({2, 4});
-  auto options = nni::SmoothGradOptions().samples(20).samples_per_batch(6).seed(1);
+  auto options = nni::SmoothGradOptions().samples(20).rows_per_call(12).seed(1);
   CHECK_THAT(nni::SmoothGrad(nni::VanillaGradient(model), options).attribute(input, 1), AllClose(w));
   CHECK_THAT(nni::SmoothGrad(nni::VanillaGradient(model), options.variant(nni::SmoothGradVariant::kSquare))
                  .attribute(input, 1),
@@ -122,7 +122,7 @@ TEST_CASE("SmoothGrad noise has the paper's scale: noise_level times each exampl
   // Over the identity attribution SmoothGrad's mean is the input and VarGrad is σ², σ = 0.2 · (max − min).
   torch::Tensor input = torch::stack({torch::linspace(0, 1, 64), torch::linspace(-3, 1, 64)}).view({2, 1, 8, 8});
   auto model = sum_of_squares_model();
-  auto options = nni::SmoothGradOptions().samples(4000).samples_per_batch(300).noise_level(0.2).seed(7);
+  auto options = nni::SmoothGradOptions().samples(4000).rows_per_call(600).noise_level(0.2).seed(7);
   torch::Tensor variance =
       nni::SmoothGrad(InputItself(model), options.variant(nni::SmoothGradVariant::kVariance)).attribute(input, 0);
   CHECK(variance[0].mean().item<double>() == Approx(0.04).epsilon(0.02));
@@ -138,7 +138,7 @@ TEST_CASE("SmoothGrad noise has the paper's scale: noise_level times each exampl
 TEST_CASE("SmoothGrad squared and variance variants agree with the analytic moments", "[smooth_grad]") {
   // d/dx Σx² = 2(x + ε): mean 2x, mean of squares 4x² + 4σ², variance 4σ².
   torch::Tensor input = torch::full({1, 1, 4, 4}, 0.5, torch::kDouble);
-  auto options = nni::SmoothGradOptions().samples(3000).samples_per_batch(128).stdev(0.1).seed(3);
+  auto options = nni::SmoothGradOptions().samples(3000).rows_per_call(128).stdev(0.1).seed(3);
   nni::VanillaGradient base(sum_of_squares_model());
   CHECK(nni::SmoothGrad(base, options).attribute(input, 0).mean().item<double>() == Approx(1.0).epsilon(0.01));
   CHECK(nni::SmoothGrad(base, options.variant(nni::SmoothGradVariant::kSquare)).attribute(input, 0).mean().item<double>() ==
@@ -152,7 +152,7 @@ TEST_CASE("Seeded SmoothGrad is bit-reproducible and leaves the global generator
   nni_test::SmallCnn model;
   model->eval();
   torch::Tensor input = torch::rand({2, 1, 8, 8});
-  auto options = nni::SmoothGradOptions().samples(6).samples_per_batch(4).seed(42);
+  auto options = nni::SmoothGradOptions().samples(6).rows_per_call(8).seed(42);
   nni::SmoothGrad method(nni::GuidedBackprop(model), options);
   torch::manual_seed(100);
   torch::Tensor expected_draw = torch::rand({3});
@@ -169,7 +169,7 @@ TEST_CASE("SmoothGrad explains the clean input's predicted class for every noisy
   model->eval();
   torch::Tensor input = torch::rand({3, 1, 8, 8});
   torch::Tensor predicted = model->forward(input).argmax(1);
-  auto options = nni::SmoothGradOptions().samples(8).samples_per_batch(3).seed(5).noise_level(0.5);
+  auto options = nni::SmoothGradOptions().samples(8).rows_per_call(9).seed(5).noise_level(0.5);
   nni::SmoothGrad method(nni::VanillaGradient(model), options);
   CHECK(method.attribute(input).equal(method.attribute(input, predicted)));
 }
@@ -338,10 +338,10 @@ TEST_CASE("Integrated gradients and SmoothGrad give the same result in automatic
   // 50 steps x 40 rows: the automatic choice takes 8 steps (320 rows) per call, 7 calls.
   CHECK(nni::automatic_copies_per_call(50, 40, 6 * 4) == 8);
   const torch::Tensor one_call =
-      nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().internal_batch_size(0)).attribute(input, labels);
+      nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().rows_per_call(0)).attribute(input, labels);
   const torch::Tensor automatic = nni::IntegratedGradients(model).attribute(input, labels);
   CHECK_THAT(automatic, AllClose(one_call, 1e-5, 1e-7));
-  CHECK_THAT(nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().internal_batch_size(320))
+  CHECK_THAT(nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().rows_per_call(320))
                  .attribute(input, labels),
              AllClose(automatic, 0, 0));
   // SmoothGrad: the automatic choice is 8 copies per call here too, so the same noise and result.
@@ -349,11 +349,11 @@ TEST_CASE("Integrated gradients and SmoothGrad give the same result in automatic
   const torch::Tensor smooth_automatic =
       nni::SmoothGrad(nni::VanillaGradient(model), smooth).attribute(input, labels);
   const torch::Tensor smooth_three =
-      nni::SmoothGrad(nni::VanillaGradient(model), nni::SmoothGradOptions(smooth).samples_per_batch(8))
+      nni::SmoothGrad(nni::VanillaGradient(model), nni::SmoothGradOptions(smooth).rows_per_call(320))
           .attribute(input, labels);
   CHECK(smooth_automatic.equal(smooth_three));
-  CHECK_THROWS_WITH(nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().internal_batch_size(-2)),
-                    Contains("internal_batch_size must be >= 0 or kAutomaticRowsPerCall"));
+  CHECK_THROWS_WITH(nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().rows_per_call(-2)),
+                    Contains("IntegratedGradients: rows_per_call must be >= 0 or kAutomaticRowsPerCall"));
   CHECK_THROWS_WITH(nni::SmoothGrad(nni::VanillaGradient(model), nni::SmoothGradOptions().memory_budget(-1)),
                     Contains("memory_budget must be >= 0"));
 }
@@ -366,7 +366,7 @@ TEST_CASE("Integrated gradients runs the end points only for the delta or a pred
     return net->forward(x);
   });
   const torch::Tensor input = torch::randn({2, 5});
-  nni::IntegratedGradients method(counting, nni::IntegratedGradientsOptions().steps(10).internal_batch_size(0));
+  nni::IntegratedGradients method(counting, nni::IntegratedGradientsOptions().steps(10).rows_per_call(0));
   calls = 0;
   const torch::Tensor given = method.attribute(input, torch::tensor({0, 2}));
   CHECK(calls == 1);  // the 20 path rows only

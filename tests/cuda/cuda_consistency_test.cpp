@@ -66,7 +66,7 @@ nni::MethodConfig config_for(const nni::MethodInfo& info, const std::string& lay
   nni::MethodConfig config;
   // SmoothGrad's noise comes from a different generator on each device, so across devices it is
   // compared with zero noise (where it must equal its base method); seeded GPU noise has its own test.
-  config.samples(4).stdev(0.0).steps(16).score_cam_batch_size(4).seed(7);
+  config.set("samples", 4).set("stdev", 0.0).set("steps", 16).set("rows_per_call", 4).set("seed", 7);
   if (info.needs_layer) config.layer(layer);
   return config;
 }
@@ -152,7 +152,7 @@ TEST_CASE("seeded SmoothGrad draws its noise on the GPU, reproducibly, without t
   torch::nn::Sequential model = cuda_copy(cpu_model(torch::kFloat));
   torch::manual_seed(3);
   const torch::Tensor input = torch::rand({2, 3, 8, 8}).to(kCuda);
-  auto config = nni::MethodConfig().samples(8).noise_level(0.2).seed(11);
+  auto config = nni::MethodConfig().set("samples", 8).set("noise_level", 0.2).set("seed", 11);
   auto smooth = nni::make_method("smoothgrad", nni::Model(model), config);
   auto plain = nni::make_method("vanilla_gradient", nni::Model(model), config);
 

@@ -76,7 +76,7 @@ const char* const kTrainLayer = "5";
 // Small settings: every method reads what applies to it.
 nni::MethodConfig config_for(const nni::MethodInfo& info, const std::string& layer) {
   nni::MethodConfig config;
-  config.samples(2).steps(3).score_cam_batch_size(8).seed(7);
+  config.set("samples", 2).set("steps", 3).set("rows_per_call", 8).set("seed", 7);
   if (info.needs_layer) config.layer(layer);
   return config;
 }
@@ -560,7 +560,8 @@ TEST_CASE("SmoothGrad (seeded), Score-CAM and integrated gradients are bit-repro
   SECTION("SmoothGrad with a seed") {
     for (const char* base : {"vanilla_gradient", "guided_backprop", "integrated_gradients"}) {
       INFO("base " << base);
-      auto config = nni::MethodConfig().base(base).samples(5).samples_per_batch(2).steps(3).seed(123);
+      auto config =
+          nni::MethodConfig().set("base", base).set("samples", 5).set("rows_per_call", 6).set("steps", 3).set("seed", 123);
       auto first = nni::make_method("smoothgrad", model, config)->attribute(x);
       torch::manual_seed(0);  // the global generator's state must not matter
       auto second = nni::make_method("smoothgrad", model, config)->attribute(x);
@@ -570,7 +571,7 @@ TEST_CASE("SmoothGrad (seeded), Score-CAM and integrated gradients are bit-repro
       CHECK(torch::equal(first, second));
       CHECK(torch::equal(first, third));
       CHECK(torch::equal(first, fourth));
-      auto other_seed = nni::make_method("smoothgrad", model, config.seed(124))->attribute(x);
+      auto other_seed = nni::make_method("smoothgrad", model, config.set("seed", 124))->attribute(x);
       CHECK(!torch::equal(first, other_seed));
     }
   }
@@ -578,7 +579,7 @@ TEST_CASE("SmoothGrad (seeded), Score-CAM and integrated gradients are bit-repro
     torch::Tensor reference;
     for (int64_t batch_size : {1, 3, 8, 64}) {
       INFO("batch size " << batch_size);
-      nni::ScoreCam method(model, nni::ScoreCamOptions(kLayer).batch_size(batch_size));
+      nni::ScoreCam method(model, nni::ScoreCamOptions(kLayer).rows_per_call(batch_size));
       auto first = method.attribute(x);
       auto second = method.attribute(x);
       CHECK(torch::equal(first, second));
@@ -590,12 +591,12 @@ TEST_CASE("SmoothGrad (seeded), Score-CAM and integrated gradients are bit-repro
   }
   SECTION("Integrated gradients") {
     for (int64_t internal : {0, 1, 2}) {
-      INFO("internal batch size " << internal);
-      nni::IntegratedGradients method(model, nni::IntegratedGradientsOptions().steps(7).internal_batch_size(internal));
+      INFO("rows per call " << internal);
+      nni::IntegratedGradients method(model, nni::IntegratedGradientsOptions().steps(7).rows_per_call(internal));
       auto first = method.attribute(x);
       auto second = method.attribute(x);
       CHECK(torch::equal(first, second));
-      CHECK(torch::equal(first, nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().steps(7).internal_batch_size(internal)).attribute(x)));
+      CHECK(torch::equal(first, nni::IntegratedGradients(model, nni::IntegratedGradientsOptions().steps(7).rows_per_call(internal)).attribute(x)));
     }
   }
 }

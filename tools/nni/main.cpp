@@ -29,7 +29,11 @@
 #include <torch/types.h>
 #include <torch/utils.h>
 
+#include "arguments.h"
 #include "cli_input.h"
+#include "method_options.h"
+#include "png_output.h"
+#include "timing.h"
 #include "nn_interpretability/core/threads.h"
 #include "nn_interpretability/detail/result_checks.h"
 #include "nn_interpretability/gradient/integrated_gradients.h"
@@ -51,73 +55,6 @@ using namespace nni_cli;
 namespace {
 
 // ================================================================== argument parsing
-
-struct OptionSpec {
-  const char* name;  // without the leading "--"
-  bool takes_value;
-  bool multi;  // takes one or more values, up to the next option
-};
-
-class Arguments {
- public:
-  bool has(const std::string& name) const { return values_.count(name) > 0; }
-  const std::string& get(const std::string& name) const { return values_.at(name).front(); }
-  std::string get_or(const std::string& name, const std::string& fallback) const {
-    return has(name) ? get(name) : fallback;
-  }
-  const std::vector<std::string>& all(const std::string& name) const { return values_.at(name); }
-  std::string require(const std::string& name, const std::string& command) const {
-    if (!has(name)) throw CliError(kUsageError, "nni " + command + ": --" + name + " is required (see nni " + command +
-                                                    " --help)");
-    return get(name);
-  }
-  void set(const std::string& name, std::vector<std::string> values) { values_[name] = std::move(values); }
-
- private:
-  std::map<std::string, std::vector<std::string>> values_;
-};
-
-bool is_option(const std::string& arg) { return arg.size() > 2 && arg.compare(0, 2, "--") == 0; }
-
-Arguments parse_arguments(const std::vector<std::string>& args, const std::vector<OptionSpec>& specs,
-                          const std::string& command) {
-  Arguments parsed;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (!is_option(arg))
-      throw CliError(kUsageError, "nni " + command + ": unexpected argument '" + arg + "' (see nni " + command +
-                                      " --help)");
-    std::string name = arg.substr(2);
-    std::optional<std::string> inline_value;
-    if (const auto eq = name.find('='); eq != std::string::npos) {
-      inline_value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const OptionSpec& s) { return name == s.name; });
-    if (spec == specs.end())
-      throw CliError(kUsageError, "nni " + command + ": unknown option '--" + name + "' (see nni " + command +
-                                      " --help)");
-    if (parsed.has(name)) throw CliError(kUsageError, "nni " + command + ": --" + name + " is given twice");
-    std::vector<std::string> values;
-    if (!spec->takes_value) {
-      if (inline_value) throw CliError(kUsageError, "nni " + command + ": --" + name + " takes no value");
-    } else if (inline_value) {
-      values.push_back(*inline_value);
-    } else if (spec->multi) {
-      while (i + 1 < args.size() && !is_option(args[i + 1])) values.push_back(args[++i]);
-    } else if (i + 1 < args.size()) {
-      values.push_back(args[++i]);
-    }
-    if (spec->takes_value && values.empty())
-      throw CliError(kUsageError, "nni " + command + ": --" + name + " needs a value");
-    parsed.set(name, std::move(values));
-  }
-  return parsed;
-}
-
-bool wants_help(const std::vector<std::string>& args) {
-  return std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "--help" || a == "-h"; });
-}
 
 // ================================================================== help texts
 
@@ -193,21 +130,6 @@ const char* kAttributeHelp =
                           docs/model_access.md); off by default
   --threads N             LibTorch threads (default: every core this process may use, from its CPU
                           affinity and cgroup quota; OpenBLAS gets one)
-
-Method options:
-  --layer NAME            the layer (CAM family); see `nni layers`
-  --upsample MODE         none | bilinear | nearest | bicubic (CAM family; default none, guided_grad_cam bilinear)
-  --no-relu, --relu       switch the map's ReLU off / on (CAM family; default on, cam off)
-  --score-cam-batch-size  masked inputs per forward pass of score_cam (default 64)
-  --steps K               integrated_gradients: points on the path (default 50, at most 100000)
-  --internal-batch-size R integrated_gradients: rows per call (0 = all; default: automatic, ~320 rows)
-  --base NAME             smoothgrad: the method to smooth (default vanilla_gradient)
-  --samples S             smoothgrad: noisy copies per example (default 50)
-  --samples-per-batch S   smoothgrad: copies per base call (default: automatic, ~320 rows per call)
-  --noise-level F         smoothgrad: noise stdev as a fraction of each example's range (default 0.15)
-  --stdev S               smoothgrad: absolute noise stdev (replaces --noise-level)
-  --variant V             smoothgrad: mean (default) | square | variance
-  --seed S                smoothgrad: seed for reproducible noise
 
 )";
 
@@ -302,10 +224,6 @@ std::string shape_string(torch::IntArrayRef sizes) {
   std::ostringstream out;
   out << sizes;
   return out.str();
-}
-
-void synchronize(const torch::Device& device) {
-  if (device.is_cuda()) torch::cuda::synchronize(device.index() < 0 ? -1 : device.index());
 }
 
 ImageOptions image_options(const Arguments& args) {
@@ -489,8 +407,6 @@ TargetSpec parse_target(const std::string& text, int64_t batch) {
   return spec;
 }
 
-void warn(const std::string& message) { std::cerr << "nni: warning: " << message << '\n'; }
-
 // A progress bar on stderr: redrawn in place on a terminal; elsewhere (a log file) one line at every
 // tenth of the batches.
 class ProgressBar {
@@ -526,97 +442,36 @@ class ProgressBar {
   bool terminal_;
 };
 
-// Writes one PNG per example: a heatmap overlay for layer maps, a diverging map otherwise.
-void write_pngs(const std::string& directory, const torch::Tensor& attributions, const torch::Tensor& images,
-                const std::vector<int64_t>& rows, bool layer_map, const ImageOptions& image, bool normalized_by_user,
-                const std::string& method) {
-  namespace vis = nni::visualization;
-  if (attributions.dim() != 4 || images.dim() != 4) {
-    warn("--png: the attributions are not image-shaped [N, C, H, W]; no PNG written");
-    return;
-  }
-  std::error_code error;
-  std::filesystem::create_directories(directory, error);
-  if (!std::filesystem::is_directory(directory))
-    throw CliError(kRuntimeError, "--png: cannot create the directory '" + directory + "'");
-  const int64_t height = images.size(2), width = images.size(3);
-  torch::Tensor pictures;
-  torch::Tensor map = attributions.to(torch::kFloat32);
-  if (map.size(1) != 1) map = vis::reduce_channels(map, vis::ChannelReduction::Sum);
-  if (layer_map) {
-    if (map.size(2) != height || map.size(3) != width)
-      map = nni::upsample_map(map, {height, width}, nni::Upsample::kBilinear);
-    const torch::Tensor heat = vis::normalize_min_max(map);
-    const int64_t channels = images.size(1);
-    if (channels == 1 || channels == 3) {
-      vis::OverlayOptions options;
-      torch::Tensor background = images;
-      if (normalized_by_user) {
-        options.mean(image.mean).stddev(image.std);
-      } else if (images.min().item<double>() < 0 || images.max().item<double>() > 1) {
-        background = vis::normalize_min_max(images);  // an unknown scale: stretched to [0, 1] for display
-      }
-      pictures = vis::overlay(heat, background, options);
-    } else {
-      pictures = vis::apply_colormap(heat, vis::Colormap::Jet);
-    }
-  } else {
-    pictures = vis::apply_colormap(vis::normalize_symmetric(map), vis::Colormap::BlueWhiteRed);
-  }
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    std::ostringstream name;
-    name << std::setw(5) << std::setfill('0') << rows[i] << '_' << method << ".png";
-    const std::string path = (std::filesystem::path(directory) / name.str()).string();
-    try {
-      vis::save_png(path, pictures[static_cast<int64_t>(i)]);
-    } catch (const std::exception& caught) {
-      throw CliError(kRuntimeError, "--png: " + error_message(caught));
-    }
-  }
-}
-
 int run_attribute(const std::vector<std::string>& argv) {
   if (wants_help(argv)) {
-    std::cout << kAttributeHelp << kImageHelp << "\nMethods: " << nni::method_names() << '\n';
+    std::cout << kAttributeHelp << method_options_help() << '\n' << kImageHelp << "\nMethods: " << nni::method_names()
+              << '\n';
     return kOk;
   }
-  const Arguments args = parse_arguments(argv,
-                                         {{"model", true, false},
-                                          {"input", true, true},
-                                          {"method", true, false},
-                                          {"output", true, false},
-                                          {"target", true, false},
-                                          {"png", true, false},
-                                          {"device", true, false},
-                                          {"batch-size", true, false},
-                                          {"shard", true, false},
-                                          {"repeat", true, false},
-                                          {"quiet", false, false},
-                                          {"size", true, false},
-                                          {"resize", true, false},
-                                          {"mean", true, false},
-                                          {"std", true, false},
-                                          {"channels", true, false},
-                                          {"layer", true, false},
-                                          {"upsample", true, false},
-                                          {"no-relu", false, false},
-                                          {"relu", false, false},
-                                          {"score-cam-batch-size", true, false},
-                                          {"steps", true, false},
-                                          {"internal-batch-size", true, false},
-                                          {"base", true, false},
-                                          {"samples", true, false},
-                                          {"samples-per-batch", true, false},
-                                          {"noise-level", true, false},
-                                          {"stdev", true, false},
-                                          {"variant", true, false},
-                                          {"seed", true, false},
-                                          {"dtype", true, false},
-                                          {"verbose", false, false},
-                                          {"threads", true, false},
-                                          {"no-optimize", false, false},
-                                          {"fold-batch-norm", false, false}},
-                                         "attribute");
+  std::vector<OptionSpec> specs = {{"model", true, false},
+                                   {"input", true, true},
+                                   {"method", true, false},
+                                   {"output", true, false},
+                                   {"target", true, false},
+                                   {"png", true, false},
+                                   {"device", true, false},
+                                   {"batch-size", true, false},
+                                   {"shard", true, false},
+                                   {"repeat", true, false},
+                                   {"quiet", false, false},
+                                   {"size", true, false},
+                                   {"resize", true, false},
+                                   {"mean", true, false},
+                                   {"std", true, false},
+                                   {"channels", true, false},
+                                   {"dtype", true, false},
+                                   {"verbose", false, false},
+                                   {"threads", true, false},
+                                   {"no-optimize", false, false},
+                                   {"fold-batch-norm", false, false}};
+  const std::vector<OptionSpec> method_specs = method_option_specs();
+  specs.insert(specs.end(), method_specs.begin(), method_specs.end());
+  const Arguments args = parse_arguments(argv, specs, "attribute");
   // ---------------------------------------------------------------- everything checkable before loading
   const std::string model_path = args.require("model", "attribute");
   args.require("input", "attribute");
@@ -632,18 +487,10 @@ int run_attribute(const std::vector<std::string>& argv) {
     else throw CliError(kUsageError, "--dtype: expected float32 or float64, got '" + name + "'");
   }
 
-  auto known_method = [](const std::string& name, const std::string& option) -> const nni::MethodInfo& {
-    try {
-      return nni::method_info(name);
-    } catch (const std::exception&) {
-      throw CliError(kUsageError, option + ": unknown method '" + name + "'; valid methods: " + nni::method_names());
-    }
-  };
-  const nni::MethodInfo& info = known_method(method_name, "--method");
-  const bool smooth = info.name == "smoothgrad";
-  const std::string base_name = args.get_or("base", "vanilla_gradient");
-  if (smooth && base_name == "smoothgrad") throw CliError(kUsageError, "--base: smoothgrad cannot smooth itself");
-  const nni::MethodInfo& effective = smooth ? known_method(base_name, "--base") : info;
+  // The method options, read and checked from the methods' schemas (method_options.h).
+  const nni::MethodConfig config = method_config(args, method_name);
+  const nni::MethodInfo& info = nni::method_info(method_name);
+  const nni::MethodInfo& effective = innermost_method(method_name, config);  // smoothgrad: its base
 
   auto positive = [&](const std::string& option, int64_t fallback) {
     if (!args.has(option)) return fallback;
@@ -651,66 +498,6 @@ int run_attribute(const std::vector<std::string>& argv) {
     if (value < 1) throw CliError(kUsageError, "--" + option + ": must be at least 1, got " + args.get(option));
     return value;
   };
-  auto non_negative_double = [&](const std::string& option) {
-    const double value = parse_double(args.get(option), "--" + option);
-    if (value < 0) throw CliError(kUsageError, "--" + option + ": must be >= 0, got " + args.get(option));
-    return value;
-  };
-
-  nni::MethodConfig config;
-  config.base(base_name);
-  if (args.has("layer")) config.layer(args.get("layer"));
-  if (args.has("upsample")) {
-    const std::string& mode = args.get("upsample");
-    if (mode == "none") config.upsample(nni::Upsample::kNone);
-    else if (mode == "bilinear") config.upsample(nni::Upsample::kBilinear);
-    else if (mode == "nearest") config.upsample(nni::Upsample::kNearest);
-    else if (mode == "bicubic") config.upsample(nni::Upsample::kBicubic);
-    else throw CliError(kUsageError, "--upsample: expected none, bilinear, nearest or bicubic, got '" + mode + "'");
-  }
-  if (args.has("no-relu") && args.has("relu")) throw CliError(kUsageError, "--relu and --no-relu exclude each other");
-  if (args.has("no-relu")) config.relu(false);
-  if (args.has("relu")) config.relu(true);
-  config.score_cam_batch_size(positive("score-cam-batch-size", 64));
-  config.steps(positive("steps", 50));
-  if (config.steps() > nni::IntegratedGradients::kMaxSteps)
-    throw CliError(kUsageError, "--steps: at most " + std::to_string(nni::IntegratedGradients::kMaxSteps) +
-                                    ", got " + args.get("steps") +
-                                    " (every step is one more forward and backward pass per example; the "
-                                    "Gauss-Legendre rule is exact for polynomials of degree < 2 * steps)");
-  if (args.has("internal-batch-size")) {
-    const int64_t rows = parse_int(args.get("internal-batch-size"), "--internal-batch-size");
-    if (rows < 0) throw CliError(kUsageError, "--internal-batch-size: must be >= 0");
-    config.internal_batch_size(rows);
-  }
-  config.samples(positive("samples", 50));
-  if (args.has("samples-per-batch")) config.samples_per_batch(positive("samples-per-batch", 10));
-  if (args.has("noise-level") && args.has("stdev"))
-    throw CliError(kUsageError, "--noise-level and --stdev exclude each other");
-  if (args.has("noise-level")) config.noise_level(non_negative_double("noise-level"));
-  if (args.has("stdev")) config.stdev(non_negative_double("stdev"));
-  if (args.has("variant")) {
-    const std::string& variant = args.get("variant");
-    if (variant == "mean") config.variant(nni::SmoothGradVariant::kMean);
-    else if (variant == "square") config.variant(nni::SmoothGradVariant::kSquare);
-    else if (variant == "variance") config.variant(nni::SmoothGradVariant::kVariance);
-    else throw CliError(kUsageError, "--variant: expected mean, square or variance, got '" + variant + "'");
-  }
-  if (args.has("seed")) {
-    const int64_t seed = parse_int(args.get("seed"), "--seed");
-    if (seed < 0) throw CliError(kUsageError, "--seed: must be >= 0");
-    config.seed(static_cast<uint64_t>(seed));
-  }
-  // Options that do not apply to this method are reported, not silently dropped.
-  auto ignored = [&](std::initializer_list<const char*> options, bool applies) {
-    for (const char* option : options)
-      if (!applies && args.has(option))
-        warn(std::string("--") + option + " does not apply to method '" + method_name + "'; ignored");
-  };
-  ignored({"base", "samples", "samples-per-batch", "noise-level", "stdev", "variant", "seed"}, smooth);
-  ignored({"steps", "internal-batch-size"}, effective.name == "integrated_gradients");
-  ignored({"layer", "upsample", "no-relu", "relu"}, effective.needs_layer);
-  ignored({"score-cam-batch-size"}, effective.name == "score_cam");
 
   const int64_t batch_size = positive("batch-size", 16);
   int64_t shard_index = 0, shard_count = 1;
@@ -838,7 +625,7 @@ int run_attribute(const std::vector<std::string>& argv) {
 
   if (args.has("png") && !rows.empty()) {
     const torch::Tensor row_index = torch::tensor(rows, torch::kInt64);
-    const bool layer_map = smooth ? effective.layer_map : info.layer_map;
+    const bool layer_map = info.result == nni::ResultKind::kFromBase ? effective.layer_map : info.layer_map;
     const bool normalized_by_user = !images_options.mean.empty();
     write_pngs(args.get("png"), attributions, input.index_select(0, row_index).to(torch::kFloat32), rows, layer_map,
                images_options, normalized_by_user, method_name);
@@ -849,22 +636,8 @@ int run_attribute(const std::vector<std::string>& argv) {
   if (repeat > 0 && !selected.empty()) {
     const int64_t b = selected.front();
     const int64_t rows_in_batch = std::min(examples, (b + 1) * batch_size) - b * batch_size;
-    run_batch(b);  // warm-up
-    synchronize(device);
-    std::vector<double> times;
-    for (int64_t k = 0; k < repeat; ++k) {
-      const auto start = std::chrono::steady_clock::now();
-      run_batch(b);
-      synchronize(device);
-      times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-    }
-    std::sort(times.begin(), times.end());
-    const std::size_t middle = times.size() / 2;
-    const double median = times.size() % 2 ? times[middle] : (times[middle - 1] + times[middle]) / 2;
-    std::ostringstream json;
-    json << std::setprecision(6) << "{\"method\":\"" << method_name << "\",\"median_ms\":" << median
-         << ",\"calls\":" << repeat << ",\"batch\":" << rows_in_batch << ",\"device\":\"" << device.str() << "\"}";
-    std::cout << json.str() << std::endl;
+    const double median = median_milliseconds([&] { run_batch(b); }, repeat, device);
+    std::cout << timing_json(method_name, median, repeat, rows_in_batch, device) << std::endl;
   }
   return kOk;
 }

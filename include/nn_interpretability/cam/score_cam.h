@@ -7,6 +7,7 @@
 #include <torch/arg.h>
 
 #include "nn_interpretability/cam/cam_method.h"
+#include "nn_interpretability/core/rows_per_call.h"
 
 namespace nn_interpretability {
 
@@ -15,8 +16,11 @@ struct ScoreCamOptions : CamOptionsBase<ScoreCamOptions> {
   /// Defaults: relu on, upsample kNone.
   ScoreCamOptions(std::string layer) : CamOptionsBase(std::move(layer)) {}  // NOLINT(google-explicit-constructor)
   ScoreCamOptions(const char* layer) : CamOptionsBase(layer) {}  // NOLINT(google-explicit-constructor)
-  /// Masked inputs per forward pass (>= 1); bounds memory at batch_size × (one input) per call.
-  TORCH_ARG(int64_t, batch_size) = 64;
+  /// Masked inputs per forward pass (N × K in all); 0 = all in one call; kAutomaticRowsPerCall =
+  /// about 320 within `memory_budget` (rows_per_call.h). Bounds memory at rows_per_call inputs.
+  TORCH_ARG(int64_t, rows_per_call) = 64;
+  /// Input bytes per call the automatic choice stays within.
+  TORCH_ARG(int64_t, memory_budget) = kDefaultRowsPerCallBudget;
 };
 
 /// Score-CAM: gradient-free. Each channel A_k of the layer is upsampled to the input's size
@@ -26,13 +30,13 @@ struct ScoreCamOptions : CamOptionsBase<ScoreCamOptions> {
 /// authors' code and pytorch-grad-cam; equivalently a baseline of probability 0).
 /// map = ReLU(Σ_k α_k A_k), at the layer's resolution. A score-function target is applied to the
 /// masked outputs as is (no softmax). Costs N × K forward passes, run without autograd in batches of
-/// `batch_size`.
+/// `rows_per_call`.
 /// Wang et al., "Score-CAM: Score-Weighted Visual Explanations for Convolutional Neural Networks",
 /// CVPR workshops 2020.
 /// Result: [N, 1, h, w] at the layer's resolution (or [N, 1, H, W] with `upsample`), raw.
 ///
 /// Example:
-///   nn_interpretability::ScoreCam method(model, nn_interpretability::ScoreCamOptions("layer4").batch_size(32));
+///   nn_interpretability::ScoreCam method(model, nn_interpretability::ScoreCamOptions("layer4").rows_per_call(32));
 ///   torch::Tensor maps = method.attribute(images, labels);
 class ScoreCam : public CamMethod {
  public:

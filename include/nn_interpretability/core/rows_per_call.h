@@ -27,4 +27,16 @@ constexpr int64_t kDefaultRowsPerCallBudget = int64_t{16} << 20;
 int64_t automatic_copies_per_call(int64_t copies, int64_t batch, int64_t row_bytes,
                                   int64_t budget_bytes = kDefaultRowsPerCallBudget);
 
+/// The one chunking rule of every method that multiplies the batch (integrated gradients' path
+/// points, SmoothGrad's noisy copies, Score-CAM's masked inputs): copies of a batch of `batch`
+/// rows per call, given the `rows_per_call` option. kAutomaticRowsPerCall: automatic_copies_per_call
+/// within `budget_bytes`; 0: all `copies` in one call; R > 0: R rows, rounded down to whole copies
+/// (at least one).
+int64_t copies_per_call(int64_t rows_per_call, int64_t copies, int64_t batch, int64_t row_bytes,
+                        int64_t budget_bytes = kDefaultRowsPerCallBudget);
+
+/// Throws a c10::ValueError "<owner>: rows_per_call must be >= 0 or kAutomaticRowsPerCall (-1), got R"
+/// (and the same for a negative memory_budget): the construction-time check of every such option.
+void check_rows_per_call(const char* owner, int64_t rows_per_call, int64_t budget_bytes);
+
 }  // namespace nn_interpretability

@@ -33,7 +33,7 @@ struct IntegratedGradientsOptions {
   /// Rows per forward/backward call, rounded down to a multiple of the batch size N (at least one
   /// step, i.e. N rows, per call); 0 = all steps in one call (Captum's None);
   /// kAutomaticRowsPerCall (the default) = about 320 rows within `memory_budget` (rows_per_call.h).
-  TORCH_ARG(int64_t, internal_batch_size) = kAutomaticRowsPerCall;
+  TORCH_ARG(int64_t, rows_per_call) = kAutomaticRowsPerCall;
   /// Input bytes per call the automatic choice stays within; activation memory grows in proportion.
   TORCH_ARG(int64_t, memory_budget) = kDefaultRowsPerCallBudget;
   /// The baseline, broadcastable to the input (e.g. [1, C, H, W] or [N, C, H, W]); undefined = zeros.

@@ -28,10 +28,10 @@ struct SmoothGradOptions {
   /// An absolute noise standard deviation; when set it replaces `noise_level`.
   TORCH_ARG(c10::optional<double>, stdev) = c10::nullopt;
   TORCH_ARG(SmoothGradVariant, variant) = SmoothGradVariant::kMean;
-  /// Noisy copies of each example per call of the base method; bounds memory at
-  /// samples_per_batch × N rows per call. kAutomaticRowsPerCall (the default): about 320 rows
-  /// within `memory_budget` (rows_per_call.h).
-  TORCH_ARG(int64_t, samples_per_batch) = kAutomaticRowsPerCall;
+  /// Rows (noisy inputs) per call of the base method, rounded down to whole noisy copies of the
+  /// batch (at least one copy, N rows); 0 = all samples in one call; kAutomaticRowsPerCall (the
+  /// default) = about 320 rows within `memory_budget` (rows_per_call.h).
+  TORCH_ARG(int64_t, rows_per_call) = kAutomaticRowsPerCall;
   /// Input bytes per call the automatic choice stays within; activation memory grows in proportion.
   TORCH_ARG(int64_t, memory_budget) = kDefaultRowsPerCallBudget;
   /// Seed of a private generator, for reproducible noise; unset = the global generator.
