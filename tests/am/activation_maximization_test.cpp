@@ -503,3 +503,109 @@ TEST_CASE("Presets: the original project's setting uses the class mean", "[am][p
                     .maximize(0.0 * nni::Objective::class_logit(0), {2, 1, 8, 8});
   CHECK_THAT(result.images, AllClose(mean.expand({2, 1, 8, 8}), 0, 0.05));
 }
+
+// ------------------------------------------------------------------------------------------- parts
+
+TEST_CASE("The flat setters from before the split set the fields of the parts", "[am][options]") {
+  nni::EnergyFunction energy = [](const torch::Tensor& x) { return x.flatten(1).sum(1); };
+  const torch::Tensor reference = torch::ones({1, 8, 8});
+  const torch::Tensor image = torch::zeros({2, 1, 8, 8});
+  const torch::Tensor code = torch::zeros({2, 4});
+  const auto options = nni::ActivationMaximizationOptions()
+                           .iterations(7)
+                           .learning_rate(0.2)
+                           .optimizer(nni::AmOptimizer::kSgd)
+                           .momentum(0.3)
+                           .stop_probability(0.8)
+                           .progress_every(2)
+                           .l2_weight(0.1)
+                           .l2_reference(reference)
+                           .tv_weight(0.2)
+                           .latent_l2_weight(0.3)
+                           .energy(energy)
+                           .energy_weight(0.4)
+                           .jitter(2)
+                           .blur_sigma(0.5)
+                           .blur_every(3)
+                           .start(nni::AmStart::kGaussianNoise)
+                           .noise_std(0.25)
+                           .clip(nni::AmRange(-1.0, 1.0))
+                           .start_image(image)
+                           .latent_shape({4})
+                           .start_code(code)
+                           .generator(nni::Model(tiny_generator_8x8()))
+                           .seed(5);
+  CHECK(options.optimizer().iterations() == 7);
+  CHECK(options.optimizer().learning_rate() == 0.2);
+  CHECK(options.optimizer().algorithm() == nni::AmOptimizer::kSgd);
+  CHECK(options.optimizer().momentum() == 0.3);
+  CHECK(options.optimizer().stop_probability() == 0.8);
+  CHECK(options.optimizer().progress_every() == 2);
+  CHECK(options.penalties().l2_weight() == 0.1);
+  CHECK(options.penalties().l2_reference().is_same(reference));
+  CHECK(options.penalties().tv_weight() == 0.2);
+  CHECK(options.penalties().latent_l2_weight() == 0.3);
+  CHECK(static_cast<bool>(options.penalties().energy()));
+  CHECK(options.penalties().energy_weight() == 0.4);
+  CHECK(options.transforms().jitter() == 2);
+  CHECK(options.transforms().blur_sigma() == 0.5);
+  CHECK(options.transforms().blur_every() == 3);
+  CHECK(options.parameterization().start() == nni::AmStart::kGaussianNoise);
+  CHECK(options.parameterization().noise_std() == 0.25);
+  CHECK(options.parameterization().clip() == nni::AmRange(-1.0, 1.0));
+  CHECK(options.parameterization().start_image().is_same(image));
+  CHECK(options.parameterization().latent_shape() == std::vector<int64_t>{4});
+  CHECK(options.parameterization().start_code().is_same(code));
+  CHECK(options.parameterization().generator().has_value());
+  CHECK(options.seed() == 5);
+
+  // the same preset spelled both ways runs the same
+  auto net = ten_class_cnn_8x8();
+  auto parts = nni::activation_maximization_presets::regularized().seed(3);
+  parts.optimizer().iterations(6);
+  const auto flat = nni::ActivationMaximizationOptions()
+                        .start(nni::AmStart::kUniformNoise)
+                        .learning_rate(0.05)
+                        .iterations(6)
+                        .jitter(2)
+                        .blur_sigma(0.5)
+                        .blur_every(4)
+                        .tv_weight(0.05)
+                        .l2_weight(0.01)
+                        .seed(3);
+  const auto objective = nni::Objective::class_logit(torch::arange(2));
+  CHECK(nni::ActivationMaximization(net, parts).maximize(objective, {2, 1, 8, 8}).images.equal(
+      nni::ActivationMaximization(net, flat).maximize(objective, {2, 1, 8, 8}).images));
+}
+
+TEST_CASE("Option errors name the part and the option", "[am][options][errors]") {
+  auto net = ten_class_cnn_8x8();
+  auto build = [&](nni::ActivationMaximizationOptions options) { (void)nni::ActivationMaximization(net, std::move(options)); };
+  CHECK_THROWS_WITH(build(nni::ActivationMaximizationOptions().optimizer(nni::OptimizerOptions().iterations(-1))),
+                    Contains("ActivationMaximization: optimizer.iterations must be >= 0, got -1"));
+  CHECK_THROWS_WITH(build(nni::ActivationMaximizationOptions().optimizer(nni::OptimizerOptions().momentum(1))),
+                    Contains("optimizer.momentum must be in [0, 1)"));
+  CHECK_THROWS_WITH(build(nni::ActivationMaximizationOptions().optimizer(nni::OptimizerOptions().stop_probability(0))),
+                    Contains("optimizer.stop_probability must be in (0, 1]"));
+  CHECK_THROWS_WITH(build(nni::ActivationMaximizationOptions().optimizer(nni::OptimizerOptions().progress_every(0))),
+                    Contains("optimizer.progress_every must be >= 1"));
+  CHECK_THROWS_WITH(build(nni::ActivationMaximizationOptions().transforms(nni::TransformOptions().jitter(-1))),
+                    Contains("transforms.jitter must be >= 0 pixels"));
+  CHECK_THROWS_WITH(build(nni::ActivationMaximizationOptions().transforms(nni::TransformOptions().blur_sigma(-1))),
+                    Contains("transforms.blur_sigma must be a finite value >= 0"));
+  CHECK_THROWS_WITH(build(nni::ActivationMaximizationOptions().transforms(nni::TransformOptions().blur_every(0))),
+                    Contains("transforms.blur_every must be >= 1"));
+  CHECK_THROWS_WITH(build(nni::ActivationMaximizationOptions().penalties(nni::PenaltyOptions().l2_weight(-1))),
+                    Contains("penalties.l2_weight must be a finite value >= 0"));
+  CHECK_THROWS_WITH(build(nni::ActivationMaximizationOptions().penalties(nni::PenaltyOptions().tv_weight(std::nan("")))),
+                    Contains("penalties.tv_weight must be a finite value >= 0"));
+  CHECK_THROWS_WITH(build(nni::ActivationMaximizationOptions().penalties(nni::PenaltyOptions().latent_l2_weight(0.1))),
+                    Contains("penalties.latent_l2_weight is set but there is no generator"));
+  CHECK_THROWS_WITH(build(nni::ActivationMaximizationOptions().parameterization(nni::ParameterizationOptions().clip(nni::AmRange(1, 0)))),
+                    Contains("parameterization.clip must be finite with low <= high, got [1, 0]"));
+  CHECK_THROWS_WITH(build(nni::ActivationMaximizationOptions().parameterization(nni::ParameterizationOptions().noise_std(-1))),
+                    Contains("parameterization.noise_std must be a finite value >= 0"));
+  CHECK_THROWS_WITH(build(nni::ActivationMaximizationOptions().parameterization(
+                        nni::ParameterizationOptions().generator(nni::Model(tiny_generator_8x8())).start_image(torch::zeros({1, 1, 8, 8})))),
+                    Contains("parameterization.start_image is set in code space"));
+}
