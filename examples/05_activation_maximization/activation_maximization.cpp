@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
     std::vector<Row> rows;
     auto run = [&](const std::string& label, nni::ActivationMaximizationOptions options,
                    const std::vector<int64_t>& shape) {
-      options.seed(arguments.seed).progress(progress_line(label, options.iterations())).progress_every(10);
+      options.seed(arguments.seed);
+      options.optimizer().progress(progress_line(label, options.optimizer().iterations())).progress_every(10);
       const auto start = std::chrono::steady_clock::now();
       auto result = nni::ActivationMaximization(model, options).maximize(objective, shape);
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -172,14 +173,14 @@ int main(int argc, char** argv) {
     // end in a Sigmoid, so G(z) is always in the classifier's [0, 1] input range.
     auto code_space = [&](const std::string& label, const nni::Model& generator, int64_t latent) {
       auto options = nni::ActivationMaximizationOptions()
-                         .generator(generator)
-                         .latent_shape({latent})
-                         .start_code(torch::randn({1, latent}, torch::TensorOptions().dtype(torch::kFloat))
-                                         .expand({10, latent})
-                                         .contiguous())
-                         .latent_l2_weight(0.05)
-                         .iterations(200)
-                         .learning_rate(0.05);
+                         .parameterization(nni::ParameterizationOptions()
+                                               .generator(generator)
+                                               .latent_shape({latent})
+                                               .start_code(torch::randn({1, latent}, torch::TensorOptions().dtype(torch::kFloat))
+                                                               .expand({10, latent})
+                                                               .contiguous()))
+                         .penalties(nni::PenaltyOptions().latent_l2_weight(0.05))
+                         .optimizer(nni::OptimizerOptions().iterations(200).learning_rate(0.05));
       run(label, options, {10, latent});
     };
     torch::manual_seed(static_cast<int64_t>(arguments.seed) + 1);
@@ -188,11 +189,12 @@ int main(int argc, char** argv) {
     code_space("VAE code space", nni::Model(vae->decoder), nni_models::VaeImpl::kLatentDim);
 
     // The RBM as an expert: score(x) − λ·F(x), from the same noise start as the presets.
-    auto rbm_options = nni::ActivationMaximizationOptions()
+    auto rbm_options =
+        nni::ActivationMaximizationOptions()
+            .penalties(nni::PenaltyOptions()
                            .energy([&rbm](const torch::Tensor& x) { return rbm->free_energy(x); })
-                           .energy_weight(arguments.lambda)
-                           .iterations(arguments.rbm_steps)
-                           .learning_rate(arguments.rbm_learning_rate);
+                           .energy_weight(arguments.lambda))
+            .optimizer(nni::OptimizerOptions().iterations(arguments.rbm_steps).learning_rate(arguments.rbm_learning_rate));
     run("input + RBM prior (lambda " + std::to_string(arguments.lambda).substr(0, 4) + ")", rbm_options, image_shape);
 
     // The figure: one row per way, one column per class, probability under each tile.

@@ -30,29 +30,26 @@ TEST_CASE("On CUDA, everything follows the model's device and matches the CPU", 
   // SGD: the update is linear in the gradient, so the small differences between the devices' kernels
   // (TF32 convolutions on recent GPUs) stay small; Adam would turn tiny gradients into ±lr steps.
   auto options = nni::ActivationMaximizationOptions()
-                     .optimizer(nni::AmOptimizer::kSgd)
-                     .learning_rate(0.01)
-                     .iterations(15)
-                     .tv_weight(0.05)
-                     .l2_weight(0.01)
-                     .blur_sigma(0.5)
-                     .blur_every(5)
-                     .jitter(1)
+                     .optimizer(nni::OptimizerOptions().algorithm(nni::AmOptimizer::kSgd).learning_rate(0.01).iterations(15))
+                     .penalties(nni::PenaltyOptions().tv_weight(0.05).l2_weight(0.01))
+                     .transforms(nni::TransformOptions().blur_sigma(0.5).blur_every(5).jitter(1))
                      .seed(5);
   auto objective = nni::Objective::class_log_softmax(torch::arange(4)) + 0.1 * nni::Objective::channel("3", 1);
-  auto on_cpu = nni::ActivationMaximization(cpu_net, nni::ActivationMaximizationOptions(options).start_image(start)
-                                                         .l2_reference(torch::full({1, 8, 8}, 0.5)))
-                    .maximize(objective);
-  auto on_cuda = nni::ActivationMaximization(cuda_net, nni::ActivationMaximizationOptions(options).start_image(start.to(cuda))
-                                                           .l2_reference(torch::full({1, 8, 8}, 0.5)))
-                     .maximize(objective);
+  auto cpu_options = options, cuda_options = options;
+  cpu_options.parameterization().start_image(start);
+  cpu_options.penalties().l2_reference(torch::full({1, 8, 8}, 0.5));
+  cuda_options.parameterization().start_image(start.to(cuda));
+  cuda_options.penalties().l2_reference(torch::full({1, 8, 8}, 0.5));
+  auto on_cpu = nni::ActivationMaximization(cpu_net, cpu_options).maximize(objective);
+  auto on_cuda = nni::ActivationMaximization(cuda_net, cuda_options).maximize(objective);
   CHECK(on_cuda.images.device().is_cuda());
   CHECK(on_cuda.objective.device().is_cuda());
   CHECK(on_cuda.probabilities.device().is_cuda());
   CHECK_THAT(on_cuda.images.cpu(), AllClose(on_cpu.images, 1e-3, 1e-3));
   CHECK_FALSE(on_cuda.images.cpu().equal(start));
-  auto stopped = nni::ActivationMaximization(cuda_net, nni::ActivationMaximizationOptions(options).stop_probability(1e-12))
-                     .maximize(objective, {4, 1, 8, 8});
+  auto stopped_options = options;
+  stopped_options.optimizer().stop_probability(1e-12);
+  auto stopped = nni::ActivationMaximization(cuda_net, stopped_options).maximize(objective, {4, 1, 8, 8});
   CHECK(stopped.iterations_run == 0);
   CHECK(stopped.stop_iteration == std::vector<int64_t>{0, 0, 0, 0});
   CHECK(ModelSnapshot::of(*cuda_net).difference(before).empty());
@@ -60,7 +57,10 @@ TEST_CASE("On CUDA, everything follows the model's device and matches the CPU", 
   // Seeded noise start on the device, code space with a generator on the device.
   auto generator = tiny_generator_8x8();
   generator->to(cuda);
-  auto code_options = nni::ActivationMaximizationOptions().generator(nni::Model(generator)).latent_shape({4}).iterations(5).seed(3);
+  auto code_options = nni::ActivationMaximizationOptions()
+                          .parameterization(nni::ParameterizationOptions().generator(nni::Model(generator)).latent_shape({4}))
+                          .optimizer(nni::OptimizerOptions().iterations(5))
+                          .seed(3);
   auto first = nni::ActivationMaximization(cuda_net, code_options).maximize(nni::Objective::class_logit(2), 3);
   auto second = nni::ActivationMaximization(cuda_net, code_options).maximize(nni::Objective::class_logit(2), 3);
   CHECK(first.codes.device().is_cuda());
