@@ -99,6 +99,33 @@ class GzipStream final : public ByteStream {
   std::size_t offset_ = 0;  // bytes of input_ handed to zlib so far
 };
 
+// `size` bytes as one gzip member (level 9, as gzopen(path, "wb9") wrote them).
+std::vector<std::uint8_t> gzip(const std::uint8_t* data, std::size_t size, const std::string& path,
+                               const char* where) {
+  z_stream z{};
+  NNI_CHECK_FILE(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK, where, path,
+                 "cannot initialise zlib");
+  std::vector<std::uint8_t> out;
+  std::array<std::uint8_t, 1 << 16> buffer{};
+  std::size_t fed = 0;
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    if (z.avail_in == 0 && fed < size) {
+      const std::size_t chunk = std::min(size - fed, kMaxChunk);
+      z.next_in = const_cast<Bytef*>(data + fed);
+      z.avail_in = static_cast<uInt>(chunk);
+      fed += chunk;
+    }
+    z.next_out = buffer.data();
+    z.avail_out = static_cast<uInt>(buffer.size());
+    rc = deflate(&z, fed == size ? Z_FINISH : Z_NO_FLUSH);
+    out.insert(out.end(), buffer.begin(), buffer.end() - z.avail_out);
+  }
+  deflateEnd(&z);
+  NNI_CHECK_FILE(rc == Z_STREAM_END, where, path, "cannot compress the data (", zError(rc), ")");
+  return out;
+}
+
 std::array<float, 256> make_unit_table() {
   std::array<float, 256> table{};
   for (int k = 0; k < 256; ++k) table[k] = static_cast<float>(k) / 255.0f;
@@ -150,21 +177,13 @@ std::unique_ptr<ByteStream> ByteStream::open(const std::string& path, const char
 }
 
 void write_file(const std::string& path, const std::uint8_t* data, std::size_t size, const char* where) {
-  if (path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0) {
-    gzFile out = gzopen(path.c_str(), "wb9");
-    TORCH_CHECK_VALUE(out != nullptr, where, ": cannot open '", path, "' for writing");
-    std::size_t done = 0;
-    bool ok = true;
-    while (ok && done < size) {
-      const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(size - done, kMaxChunk));
-      ok = gzwrite(out, data + done, chunk) == static_cast<int>(chunk);
-      done += chunk;
-    }
-    ok = (gzclose(out) == Z_OK) && ok;
-    TORCH_CHECK_VALUE(ok, where, ": writing '", path, "' failed");
+  const bool compress = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  if (!compress) {
+    nn_interpretability::detail::write_file_atomically(path, data, size, where);
     return;
   }
-  nn_interpretability::detail::write_file_atomically(path, data, size, where);
+  const std::vector<std::uint8_t> bytes = gzip(data, size, path, where);
+  nn_interpretability::detail::write_file_atomically(path, bytes.data(), bytes.size(), where);
 }
 
 std::string join_path(const std::string& dir, const std::string& name) {

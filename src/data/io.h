@@ -66,8 +66,8 @@ class ByteStream {
 /// wrong path (a disk image) fails before the allocation.
 constexpr std::uint64_t kMaxWholeFileBytes = std::uint64_t{1} << 34;
 
-/// Writes `size` bytes to `path`, gzip-compressed when `path` ends in ".gz" (a plain file
-/// atomically, detail/files.h); errors name `where`.
+/// Writes `size` bytes to `path` atomically (a temporary file renamed over it), gzip-compressed
+/// when `path` ends in ".gz"; errors name `where`.
 void write_file(const std::string& path, const std::uint8_t* data, std::size_t size, const char* where);
 
 /// `dir/name` with exactly one separator.

@@ -355,3 +355,26 @@ TEST_CASE("Readers refuse FIFOs and devices before reading, naming what they are
                       Contains("cannot open '/dev/zero' for reading: is not a regular file (a character device)"));
   REQUIRE_THROWS_WITH(nd::read_idx_images(dir.path()), Contains("cannot open '" + dir.path() + "' for reading: is a directory"));
 }
+
+TEST_CASE("Writers are atomic and name the path they cannot write", "[data][errors]") {
+  TempDir dir;
+  const at::Tensor labels = labels_3_8();
+  for (const std::string name : {"l", "l.gz"}) {
+    INFO("file " << name);
+    const std::string missing = dir.file("nope/" + name);
+    REQUIRE_THROWS_WITH(nd::write_idx_labels(missing, labels),
+                        Contains("write_idx_labels: cannot open '" + missing + "' for writing"));
+    fs::create_directories(dir.file("folder_" + name));
+    REQUIRE_THROWS_WITH(nd::write_idx_labels(dir.file("folder_" + name), labels), Contains("it is a directory"));
+    // A second write replaces the file whole, through a temporary file that is gone afterwards.
+    nd::write_idx_labels(dir.file(name), labels);
+    nd::write_idx_labels(dir.file(name), labels.narrow(0, 0, 1));
+    CHECK(nd::read_idx_labels(dir.file(name)).size(0) == 1);
+  }
+  // Incompressible data larger than zlib's output buffer survives the round trip.
+  const at::Tensor noise = at::randint(0, 256, {500, 28, 28}, at::TensorOptions().dtype(at::kByte));
+  nd::write_idx_images(dir.file("noise.gz"), noise);
+  CHECK(at::equal(nd::read_idx_ubyte(dir.file("noise.gz")), noise));
+  for (const auto& entry : fs::directory_iterator(dir.path()))
+    CHECK(entry.path().filename().string().find(".tmp-") == std::string::npos);
+}
