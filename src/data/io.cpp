@@ -1,7 +1,5 @@
 #include "io.h"
 
-#include <nn_interpretability/detail/files.h>
-
 #include <ATen/ops/cat.h>
 #include <ATen/ops/empty.h>
 #include <c10/util/Exception.h>
@@ -9,87 +7,39 @@
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <limits>
-#include <system_error>
 
 namespace nn_interpretability {
 namespace data {
 namespace detail {
 namespace {
 
-namespace fs = std::filesystem;
+using nn_interpretability::detail::ReadableFile;
 
-/// Closes a FILE* on scope exit.
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using FilePtr = std::unique_ptr<std::FILE, FileCloser>;
-
-// Throws the documented messages for a path that cannot be read as a regular file.
-[[noreturn]] void throw_unreadable(const std::string& path, const std::string& problem) {
-  TORCH_CHECK_VALUE(problem != "no such file", "file not found: ", path);
-  TORCH_CHECK_VALUE(problem != "is a directory", "expected a file but found a directory: ", path);
-  TORCH_CHECK_VALUE(problem.rfind("is not a regular file", 0) != 0, "not a regular file",
-                    problem.substr(std::strlen("is not a regular file")), ": ", path);
-  TORCH_CHECK_VALUE(false, "cannot open ", path, ": ", problem);
-  std::abort();  // unreachable
-}
-
-// Opens a regular file; anything else is refused before a byte is read, and the open itself does
-// not block on a FIFO (nn_interpretability/detail/files.h). Sets `size` to the file's size.
-FilePtr open_for_reading(const std::string& path, std::uint64_t& size) {
-  std::string problem;
-  nn_interpretability::detail::ReadableFile opened = nn_interpretability::detail::ReadableFile::open(path, problem);
-  if (opened.fd() < 0) throw_unreadable(path, problem);
-  size = opened.size();
-  FilePtr file(::fdopen(opened.fd(), "rb"));
-  TORCH_CHECK_VALUE(file != nullptr, "cannot open ", path, ": ", std::strerror(errno));
-  opened.release();  // now owned by the FILE*
-  return file;
-}
-
-/// Reads the whole (compressed) file into memory; its size is bounded by the disk.
-std::vector<std::uint8_t> slurp(std::FILE* file, std::uint64_t size, const std::string& path) {
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-  const std::size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), file);
-  TORCH_CHECK_VALUE(got == bytes.size(), "cannot read ", path, ": read ", got, " of ",
-                    bytes.size(), " bytes");
-  return bytes;
-}
+// Deflate and inflate take at most this much per call (their counters are 32-bit).
+constexpr std::size_t kMaxChunk = std::size_t{1} << 30;
 
 class PlainStream final : public ByteStream {
  public:
-  PlainStream(std::string path, FilePtr file, std::uint64_t size)
-      : ByteStream(std::move(path)), file_(std::move(file)), remaining_(size) {}
+  explicit PlainStream(ReadableFile file) : ByteStream(file.path(), file.where()), file_(std::move(file)) {}
 
-  std::size_t read(std::uint8_t* dst, std::size_t n) override {
-    if (n == 0) return 0;
-    const std::size_t got = std::fread(dst, 1, n, file_.get());
-    TORCH_CHECK_VALUE(got == n || !std::ferror(file_.get()), "cannot read ", path(), ": ",
-                      std::strerror(errno));
-    remaining_ -= std::min<std::uint64_t>(remaining_, got);
-    return got;
-  }
-  std::uint64_t max_remaining() const override { return remaining_; }
+  std::size_t read(std::uint8_t* dst, std::size_t n) override { return file_.read_some(dst, n); }
+  std::uint64_t max_remaining() const override { return file_.remaining(); }
   bool compressed() const override { return false; }
 
  private:
-  FilePtr file_;
-  std::uint64_t remaining_;
+  ReadableFile file_;
 };
 
 /// Inflates an in-memory gzip file (one or more members) on demand.
 class GzipStream final : public ByteStream {
  public:
-  GzipStream(std::string path, std::vector<std::uint8_t> input)
-      : ByteStream(std::move(path)), input_(std::move(input)) {
+  GzipStream(std::string path, const char* where, std::vector<std::uint8_t> input)
+      : ByteStream(std::move(path), where), input_(std::move(input)) {
     std::memset(&z_, 0, sizeof(z_));
     const int rc = inflateInit2(&z_, 15 + 16);  // gzip wrapper only
-    TORCH_CHECK_VALUE(rc == Z_OK, "cannot initialise zlib for ", this->path());
+    NNI_CHECK_FILE(rc == Z_OK, this->where(), this->path(), "cannot initialise zlib (", zError(rc), ")");
     initialised_ = true;
   }
   ~GzipStream() override {
@@ -109,16 +59,16 @@ class GzipStream final : public ByteStream {
         // Another gzip member may follow (as `cat a.gz b.gz` makes); anything else ends it.
         const std::size_t left = input_.size() - consumed();
         if (left >= 2 && input_[consumed()] == 0x1f && input_[consumed() + 1] == 0x8b) {
-          TORCH_CHECK_VALUE(inflateReset(&z_) == Z_OK, "cannot reset zlib for ", path());
+          NNI_CHECK_FILE(inflateReset(&z_) == Z_OK, where(), path(), "cannot reset zlib");
         } else {
           finished_ = true;
         }
       } else if (rc == Z_BUF_ERROR && z_.avail_in == 0 && offset_ == input_.size()) {
-        TORCH_CHECK_VALUE(false, "corrupt gzip data in ", path(),
-                          ": truncated gzip stream (the compressed data ends early)");
+        NNI_CHECK_FILE(false, where(), path(),
+                       "corrupt gzip data (truncated gzip stream: the compressed data ends early)");
       } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-        TORCH_CHECK_VALUE(false, "corrupt gzip data in ", path(), ": ",
-                          z_.msg != nullptr ? z_.msg : zError(rc));
+        NNI_CHECK_FILE(false, where(), path(), "corrupt gzip data (", z_.msg != nullptr ? z_.msg : zError(rc),
+                       ")");
       }
     }
     return produced;
@@ -131,8 +81,6 @@ class GzipStream final : public ByteStream {
   bool compressed() const override { return true; }
 
  private:
-  static constexpr std::size_t kMaxChunk = std::size_t{1} << 30;
-
   std::size_t consumed() const { return offset_ - z_.avail_in; }
 
   void feed() {
@@ -151,14 +99,37 @@ class GzipStream final : public ByteStream {
   std::size_t offset_ = 0;  // bytes of input_ handed to zlib so far
 };
 
+// `size` bytes as one gzip member (level 9, as gzopen(path, "wb9") wrote them).
+std::vector<std::uint8_t> gzip(const std::uint8_t* data, std::size_t size, const std::string& path,
+                               const char* where) {
+  z_stream z{};
+  NNI_CHECK_FILE(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK, where, path,
+                 "cannot initialise zlib");
+  std::vector<std::uint8_t> out;
+  std::array<std::uint8_t, 1 << 16> buffer{};
+  std::size_t fed = 0;
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    if (z.avail_in == 0 && fed < size) {
+      const std::size_t chunk = std::min(size - fed, kMaxChunk);
+      z.next_in = const_cast<Bytef*>(data + fed);
+      z.avail_in = static_cast<uInt>(chunk);
+      fed += chunk;
+    }
+    z.next_out = buffer.data();
+    z.avail_out = static_cast<uInt>(buffer.size());
+    rc = deflate(&z, fed == size ? Z_FINISH : Z_NO_FLUSH);
+    out.insert(out.end(), buffer.begin(), buffer.end() - z.avail_out);
+  }
+  deflateEnd(&z);
+  NNI_CHECK_FILE(rc == Z_STREAM_END, where, path, "cannot compress the data (", zError(rc), ")");
+  return out;
+}
+
 std::array<float, 256> make_unit_table() {
   std::array<float, 256> table{};
   for (int k = 0; k < 256; ++k) table[k] = static_cast<float>(k) / 255.0f;
   return table;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -170,8 +141,7 @@ void ByteStream::read_exact(std::uint8_t* dst, std::size_t n, const char* what) 
     if (r == 0) break;
     got += r;
   }
-  TORCH_CHECK_VALUE(got == n, "truncated file ", path(), ": expected ", n, " bytes of ", what,
-                    " but only ", got, " remain");
+  nn_interpretability::detail::check_complete_read(where(), path(), what, n, got);
 }
 
 void ByteStream::verify_end() {
@@ -192,61 +162,28 @@ std::vector<std::uint8_t> ByteStream::read_all() {
   return out;
 }
 
-std::unique_ptr<ByteStream> ByteStream::open(const std::string& path) {
-  std::uint64_t size = 0;
-  FilePtr file = open_for_reading(path, size);
+std::unique_ptr<ByteStream> ByteStream::open(const std::string& path, const char* where) {
+  // Only regular files, refused before a byte is read (nn_interpretability/detail/files.h).
+  ReadableFile file(path, where);
   std::array<std::uint8_t, 2> magic{};
-  const std::size_t got = std::fread(magic.data(), 1, 2, file.get());
+  const std::size_t got = file.read_some(magic.data(), magic.size());
+  file.rewind();
   if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-    std::rewind(file.get());
-    return std::make_unique<GzipStream>(path, slurp(file.get(), size, path));
+    // The whole compressed file in memory: its size is bounded by the disk.
+    std::vector<std::uint8_t> input = file.read_rest();
+    return std::make_unique<GzipStream>(path, where, std::move(input));
   }
-  std::rewind(file.get());
-  return std::make_unique<PlainStream>(path, std::move(file), size);
+  return std::make_unique<PlainStream>(std::move(file));
 }
 
-void require_regular_file(const std::string& path) {
-  const std::string problem = nn_interpretability::detail::regular_file_problem(path);
-  if (!problem.empty()) throw_unreadable(path, problem);
-}
-
-bool is_file(const std::string& path) {
-  std::error_code ec;
-  return fs::is_regular_file(path, ec);
-}
-
-std::string read_file(const std::string& path) {
-  std::uint64_t size = 0;
-  FilePtr file = open_for_reading(path, size);
-  TORCH_CHECK_VALUE(size < (std::uint64_t{1} << 34), "file too large: ", path, " (", size,
-                    " bytes)");
-  std::string text(static_cast<std::size_t>(size), '\0');
-  const std::size_t got = text.empty() ? 0 : std::fread(text.data(), 1, text.size(), file.get());
-  TORCH_CHECK_VALUE(got == text.size(), "cannot read ", path, ": read ", got, " of ",
-                    text.size(), " bytes");
-  return text;
-}
-
-void write_file(const std::string& path, const std::uint8_t* data, std::size_t size) {
-  if (ends_with(path, ".gz")) {
-    gzFile out = gzopen(path.c_str(), "wb9");
-    TORCH_CHECK_VALUE(out != nullptr, "cannot open ", path, " for writing");
-    std::size_t done = 0;
-    bool ok = true;
-    while (ok && done < size) {
-      const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(size - done, 1u << 30));
-      ok = gzwrite(out, data + done, chunk) == static_cast<int>(chunk);
-      done += chunk;
-    }
-    ok = (gzclose(out) == Z_OK) && ok;
-    TORCH_CHECK_VALUE(ok, "cannot write ", path);
+void write_file(const std::string& path, const std::uint8_t* data, std::size_t size, const char* where) {
+  const bool compress = path.size() >= 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+  if (!compress) {
+    nn_interpretability::detail::write_file_atomically(path, data, size, where);
     return;
   }
-  FilePtr out(std::fopen(path.c_str(), "wb"));
-  TORCH_CHECK_VALUE(out != nullptr, "cannot open ", path, " for writing: ", std::strerror(errno));
-  const std::size_t written = size == 0 ? 0 : std::fwrite(data, 1, size, out.get());
-  const bool closed = std::fclose(out.release()) == 0;
-  TORCH_CHECK_VALUE(written == size && closed, "cannot write ", path, ": ", std::strerror(errno));
+  const std::vector<std::uint8_t> bytes = gzip(data, size, path, where);
+  nn_interpretability::detail::write_file_atomically(path, bytes.data(), bytes.size(), where);
 }
 
 std::string join_path(const std::string& dir, const std::string& name) {

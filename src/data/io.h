@@ -1,9 +1,11 @@
 #pragma once
 
-// Internals shared by the dataset readers: bounded file and gzip reading, byte-to-float
-// conversion, and small tensor helpers. Not installed.
+// Internals shared by the dataset readers: gzip-transparent reading and writing on top of the
+// file stack of nn_interpretability/detail/files.h (which also gives every error its shape),
+// byte-to-float conversion, and small tensor helpers. Not installed.
 
 #include <nn_interpretability/data/dataset.h>
+#include <nn_interpretability/detail/files.h>
 
 #include <ATen/core/Tensor.h>
 
@@ -19,13 +21,14 @@ namespace data {
 namespace detail {
 
 /// A source of bytes read from a file, gunzipped on the fly when the file starts with the gzip
-/// magic bytes. Every error throws c10::ValueError naming the file.
+/// magic bytes. Every error is a c10::ValueError naming `where` and the file
+/// (nn_interpretability/detail/files.h).
 class ByteStream {
  public:
   virtual ~ByteStream() = default;
 
-  /// Opens `path`; throws when it is missing, a directory, or unreadable.
-  static std::unique_ptr<ByteStream> open(const std::string& path);
+  /// Opens `path`; throws when it is missing, not a regular file, or unreadable.
+  static std::unique_ptr<ByteStream> open(const std::string& path, const char* where);
 
   /// Reads up to `n` bytes into `dst`; returns fewer only at the end of the data.
   virtual std::size_t read(std::uint8_t* dst, std::size_t n) = 0;
@@ -39,6 +42,7 @@ class ByteStream {
   virtual bool compressed() const = 0;
 
   const std::string& path() const { return path_; }
+  const char* where() const { return where_; }
 
   /// Reads exactly `n` bytes; throws "truncated file" (naming `what`) when the data ends first.
   void read_exact(std::uint8_t* dst, std::size_t n, const char* what);
@@ -51,23 +55,20 @@ class ByteStream {
   std::vector<std::uint8_t> read_all();
 
  protected:
-  explicit ByteStream(std::string path) : path_(std::move(path)) {}
+  ByteStream(std::string path, const char* where) : path_(std::move(path)), where_(where) {}
 
  private:
   std::string path_;
+  const char* where_;
 };
 
-/// Throws unless `path` names an existing regular file.
-void require_regular_file(const std::string& path);
+/// The largest file the readers read whole (JSON, PNG): 16 GiB, far above any real one, so that a
+/// wrong path (a disk image) fails before the allocation.
+constexpr std::uint64_t kMaxWholeFileBytes = std::uint64_t{1} << 34;
 
-/// The whole content of a (plain) file.
-std::string read_file(const std::string& path);
-
-/// Writes `size` bytes to `path`, gzip-compressed when `path` ends in ".gz".
-void write_file(const std::string& path, const std::uint8_t* data, std::size_t size);
-
-/// Whether `path` names an existing regular file (no throw).
-bool is_file(const std::string& path);
+/// Writes `size` bytes to `path` atomically (a temporary file renamed over it), gzip-compressed
+/// when `path` ends in ".gz"; errors name `where`.
+void write_file(const std::string& path, const std::uint8_t* data, std::size_t size, const char* where);
 
 /// `dir/name` with exactly one separator.
 std::string join_path(const std::string& dir, const std::string& name);

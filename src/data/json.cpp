@@ -1,11 +1,14 @@
 #include "json.h"
 
+#include <nn_interpretability/detail/files.h>
+
 #include <c10/util/Exception.h>
 
 #include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 
 namespace nn_interpretability {
@@ -17,14 +20,15 @@ constexpr int kMaxDepth = 64;
 
 class Parser {
  public:
-  Parser(std::string_view text, const std::string& path) : text_(text), path_(path) {
+  Parser(std::string_view text, const std::string& path, const char* where)
+      : text_(text), path_(path), where_(where) {
     // Skip a UTF-8 byte order mark.
     if (text_.size() >= 3 && text_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;
   }
 
   [[noreturn]] void fail(const std::string& what) const {
-    TORCH_CHECK_VALUE(false, "bad JSON in ", path_, " at byte ", pos_, ": ", what);
-    throw;  // unreachable: TORCH_CHECK_VALUE(false, ...) always throws
+    NNI_CHECK_FILE(false, where_, path_, "bad JSON at byte ", pos_, ": ", what);
+    std::abort();  // unreachable: NNI_CHECK_FILE(false, ...) always throws
   }
 
   void skip_ws() {
@@ -238,29 +242,29 @@ class Parser {
       }
     }
     expect_end();
-    TORCH_CHECK_VALUE(found.has_value(), "bad JSON in ", path_, ": no \"", key,
-                      "\" array in the top-level object");
+    NNI_CHECK_FILE(found.has_value(), where_, path_, "bad JSON (no \"", key, "\" array in the top-level object)");
     return std::move(*found);
   }
 
  private:
   std::string_view text_;
   const std::string& path_;
+  const char* where_;
   std::size_t pos_ = 0;
 };
 
 }  // namespace
 
-std::vector<double> parse_json_number_array(std::string_view text, const std::string& path) {
-  Parser parser(text, path);
+std::vector<double> parse_json_number_array(std::string_view text, const std::string& path, const char* where) {
+  Parser parser(text, path, where);
   std::vector<double> values = parser.number_array();
   parser.expect_end();
   return values;
 }
 
 std::vector<double> parse_json_member_number_array(std::string_view text, const std::string& key,
-                                                   const std::string& path) {
-  Parser parser(text, path);
+                                                   const std::string& path, const char* where) {
+  Parser parser(text, path, where);
   return parser.member_number_array(key);
 }
 

@@ -13,14 +13,14 @@ namespace nn_interpretability {
 namespace data {
 namespace detail {
 
-/// Parses `text` (the content of `path`, named in errors) as a JSON array of numbers.
-/// Throws c10::ValueError "bad JSON in <path> at byte <offset>: ..." on malformed input.
-std::vector<double> parse_json_number_array(std::string_view text, const std::string& path);
+/// Parses `text` (the content of `path`) as a JSON array of numbers. Throws c10::ValueError
+/// "<where>: '<path>': bad JSON at byte <offset>: ..." on malformed input.
+std::vector<double> parse_json_number_array(std::string_view text, const std::string& path, const char* where);
 
 /// Parses `text` as a JSON object and returns its member `key`, which must be an array of
 /// numbers. Throws when the document is malformed or has no such member.
 std::vector<double> parse_json_member_number_array(std::string_view text, const std::string& key,
-                                                   const std::string& path);
+                                                   const std::string& path, const char* where);
 
 }  // namespace detail
 }  // namespace data

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nn_interpretability {
@@ -20,17 +21,18 @@ constexpr int64_t kSide = 28;
 constexpr int64_t kPixels = kSide * kSide;  // 784
 constexpr int kDigits = 10;
 
-/// One digit file as bytes [n * 784].
-std::vector<std::uint8_t> read_digit_bytes(const std::string& path) {
-  const std::string text = detail::read_file(path);
-  const std::vector<double> values = detail::parse_json_member_number_array(text, "data", path);
-  TORCH_CHECK_VALUE(values.size() % kPixels == 0, "wrong dimensions in ", path, ": the \"data\" ",
-                    "array has ", values.size(), " values, not a multiple of 784 (28x28)");
+/// One digit file as bytes [n * 784]; errors name `where`, the public function the caller called.
+std::vector<std::uint8_t> read_digit_bytes(const std::string& path, const char* where) {
+  const std::vector<std::uint8_t> text =
+      nn_interpretability::detail::read_whole_file(path, where, detail::kMaxWholeFileBytes);
+  const std::vector<double> values = detail::parse_json_member_number_array(
+      std::string_view(reinterpret_cast<const char*>(text.data()), text.size()), "data", path, where);
+  NNI_CHECK_FILE(values.size() % kPixels == 0, where, path, "wrong dimensions (the \"data\" array has ",
+                 values.size(), " values, not a multiple of 784 = 28x28)");
   std::vector<std::uint8_t> bytes(values.size());
   for (std::size_t i = 0; i < values.size(); ++i) {
     const double v = values[i];
-    TORCH_CHECK_VALUE(v >= 0.0 && v <= 1.0, "bad pixel value ", v, " at index ", i, " of ", path,
-                      ": outside [0, 1]");
+    NNI_CHECK_FILE(v >= 0.0 && v <= 1.0, where, path, "bad pixel value ", v, " at index ", i, " (outside [0, 1])");
     bytes[i] = static_cast<std::uint8_t>(std::lround(v * 255.0));
   }
   return bytes;
@@ -68,7 +70,7 @@ LabeledImages interleave(const std::vector<std::vector<std::uint8_t>>& digits,
 LabeledImages read_mnist_json_digit(const std::string& path, int64_t label,
                                     std::optional<int64_t> limit) {
   if (limit) detail::apply_limit(limit, 0);  // validates
-  const std::vector<std::uint8_t> bytes = read_digit_bytes(path);
+  const std::vector<std::uint8_t> bytes = read_digit_bytes(path, "read_mnist_json_digit");
   const int64_t count =
       detail::apply_limit(limit, static_cast<int64_t>(bytes.size()) / kPixels);
   at::Tensor images = at::empty({count, 1, kSide, kSide}, at::TensorOptions().dtype(at::kFloat));
@@ -79,11 +81,12 @@ LabeledImages read_mnist_json_digit(const std::string& path, int64_t label,
 }
 
 LabeledImages load_mnist_json(const std::string& dir, Split split, std::optional<int64_t> limit) {
+  constexpr const char* kWhere = "load_mnist_json";
   if (limit) detail::apply_limit(limit, 0);  // validates
   std::vector<std::string> paths;
   for (int d = 0; d < kDigits; ++d) {
     paths.push_back(detail::join_path(dir, std::to_string(d) + ".json"));
-    detail::require_regular_file(paths.back());
+    nn_interpretability::detail::require_regular_file(paths.back(), kWhere);
   }
   std::vector<std::vector<std::uint8_t>> digits;
   std::vector<int64_t> train_end;
@@ -91,7 +94,7 @@ LabeledImages load_mnist_json(const std::string& dir, Split split, std::optional
   int64_t train_total = 0;
   int64_t test_total = 0;
   for (int d = 0; d < kDigits; ++d) {
-    digits.push_back(read_digit_bytes(paths[static_cast<std::size_t>(d)]));
+    digits.push_back(read_digit_bytes(paths[static_cast<std::size_t>(d)], kWhere));
     const int64_t n = static_cast<int64_t>(digits.back().size()) / kPixels;
     const int64_t n_test = mnist_json_test_count(n);
     train_end.push_back(n - n_test);

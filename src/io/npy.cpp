@@ -1,6 +1,7 @@
 #include "nn_interpretability/io/npy.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -16,6 +17,10 @@
 
 namespace nn_interpretability {
 namespace {
+
+// The callers named in every error (detail/files.h).
+constexpr char kRead[] = "read_npy";
+constexpr char kWrite[] = "write_npy";
 
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr std::size_t kMagicSize = 6;
@@ -98,10 +103,9 @@ class HeaderParser {
   }
 
   [[noreturn]] void fail(const std::string& what) const {
-    std::ostringstream message;
-    message << "read_npy: '" << path_ << "': corrupt header (" << what << " at character " << pos_
-            << " of the header dict " << quoted_excerpt() << ")";
-    throw c10::ValueError({__func__, __FILE__, static_cast<uint32_t>(__LINE__)}, message.str());
+    NNI_CHECK_FILE(false, kRead, path_, "corrupt header (", what, " at character ", pos_, " of the header dict ",
+                   quoted_excerpt(), ")");
+    std::abort();  // unreachable: NNI_CHECK_FILE(false, ...) always throws
   }
 
   std::string quoted_excerpt() const {
@@ -214,8 +218,7 @@ struct Header {
 
 const DtypeEntry& parse_descr(const std::string& descr, const std::string& path) {
   auto unsupported = [&](const std::string& why) {
-    TORCH_CHECK_VALUE(false, "read_npy: '", path, "': unsupported dtype '", descr, "'", why, "; ",
-                      kSupportedDtypes);
+    NNI_CHECK_FILE(false, kRead, path, "unsupported dtype '", descr, "'", why, "; ", kSupportedDtypes);
   };
   std::string code = descr;
   char order = '=';
@@ -246,27 +249,25 @@ Header parse_header(const std::string& text, const std::string& path) {
     if (entry.first == "descr") slot = &descr;
     else if (entry.first == "fortran_order") slot = &fortran;
     else if (entry.first == "shape") slot = &shape;
-    else TORCH_CHECK_VALUE(false, "read_npy: '", path, "': corrupt header (unexpected key '", entry.first, "')");
-    TORCH_CHECK_VALUE(*slot == nullptr, "read_npy: '", path, "': corrupt header (key '", entry.first,
-                      "' given twice)");
+    else NNI_CHECK_FILE(false, kRead, path, "corrupt header (unexpected key '", entry.first, "')");
+    NNI_CHECK_FILE(*slot == nullptr, kRead, path, "corrupt header (key '", entry.first, "' given twice)");
     *slot = &entry.second;
   }
-  TORCH_CHECK_VALUE(descr && fortran && shape, "read_npy: '", path,
-                    "': corrupt header (the dict must have the keys 'descr', 'fortran_order' and 'shape')");
-  TORCH_CHECK_VALUE(descr->kind == HeaderValue::Kind::kString || descr->kind == HeaderValue::Kind::kOther,
-                    "read_npy: '", path, "': corrupt header ('descr' must be a string)");
-  TORCH_CHECK_VALUE(descr->kind == HeaderValue::Kind::kString, "read_npy: '", path,
-                    "': unsupported dtype (a structured dtype); ", kSupportedDtypes);
-  TORCH_CHECK_VALUE(fortran->kind == HeaderValue::Kind::kBool, "read_npy: '", path,
-                    "': corrupt header ('fortran_order' must be True or False)");
-  TORCH_CHECK_VALUE(shape->kind == HeaderValue::Kind::kTuple, "read_npy: '", path,
-                    "': corrupt header ('shape' must be a tuple of integers)");
+  NNI_CHECK_FILE(descr && fortran && shape, kRead, path,
+                 "corrupt header (the dict must have the keys 'descr', 'fortran_order' and 'shape')");
+  NNI_CHECK_FILE(descr->kind == HeaderValue::Kind::kString || descr->kind == HeaderValue::Kind::kOther, kRead,
+                 path, "corrupt header ('descr' must be a string)");
+  NNI_CHECK_FILE(descr->kind == HeaderValue::Kind::kString, kRead, path, "unsupported dtype (a structured dtype); ",
+                 kSupportedDtypes);
+  NNI_CHECK_FILE(fortran->kind == HeaderValue::Kind::kBool, kRead, path,
+                 "corrupt header ('fortran_order' must be True or False)");
+  NNI_CHECK_FILE(shape->kind == HeaderValue::Kind::kTuple, kRead, path,
+                 "corrupt header ('shape' must be a tuple of integers)");
   Header header;
   header.dtype = &parse_descr(descr->text, path);
   header.fortran_order = fortran->flag;
   header.shape = shape->ints;
-  TORCH_CHECK_VALUE(header.shape.size() <= 64, "read_npy: '", path, "': corrupt header (", header.shape.size(),
-                    " dimensions)");
+  NNI_CHECK_FILE(header.shape.size() <= 64, kRead, path, "corrupt header (", header.shape.size(), " dimensions)");
   return header;
 }
 
@@ -282,35 +283,28 @@ torch::Tensor read_npy(const std::string& path) {
   TORCH_CHECK(host_is_little_endian(), "read_npy: big-endian hosts are not supported");
   // Refused before anything is read: a FIFO would block, /dev/zero never ends, a directory fails
   // obscurely. The open does not block and the check is on the opened file (detail/files.h).
-  std::string problem;
-  detail::ReadableFile opened = detail::ReadableFile::open(path, problem);
-  TORCH_CHECK_VALUE(opened.fd() >= 0, "read_npy: '", path, "': ", problem);
-  const std::uint64_t file_size = opened.size();
-  const int fd = opened.fd();
-  auto read_exactly = [&](void* data, std::size_t size) { return detail::read_fully(fd, data, size); };
+  detail::ReadableFile file(path, kRead);
+  const std::uint64_t file_size = file.size();
 
   unsigned char preamble[12] = {};
-  TORCH_CHECK_VALUE(file_size >= 10, "read_npy: '", path, "': not a .npy file (", file_size,
-                    " bytes, shorter than the 10-byte preamble)");
-  TORCH_CHECK_VALUE(read_exactly(preamble, 8), "read_npy: '", path, "': cannot read the file");
-  TORCH_CHECK_VALUE(std::memcmp(preamble, kMagic, kMagicSize) == 0, "read_npy: '", path,
-                    "': not a .npy file (bad magic string; expected \\x93NUMPY)");
+  NNI_CHECK_FILE(file_size >= 10, kRead, path, "not a .npy file (", file_size,
+                 " bytes, shorter than the 10-byte preamble)");
+  file.read_exactly(preamble, 8, "the preamble");
+  NNI_CHECK_FILE(std::memcmp(preamble, kMagic, kMagicSize) == 0, kRead, path,
+                 "not a .npy file (bad magic string; expected \\x93NUMPY)");
   const int major = preamble[6], minor = preamble[7];
-  TORCH_CHECK_VALUE((major == 1 || major == 2 || major == 3) && minor == 0, "read_npy: '", path,
-                    "': unsupported .npy format version ", major, ".", minor, " (supported: 1.0, 2.0, 3.0)");
+  NNI_CHECK_FILE((major == 1 || major == 2 || major == 3) && minor == 0, kRead, path,
+                 "unsupported .npy format version ", major, ".", minor, " (supported: 1.0, 2.0, 3.0)");
   const std::size_t length_bytes = major == 1 ? 2 : 4;
   const std::uint64_t preamble_size = 8 + length_bytes;
-  TORCH_CHECK_VALUE(file_size >= preamble_size, "read_npy: '", path, "': truncated (the file ends in the preamble)");
-  TORCH_CHECK_VALUE(read_exactly(preamble + 8, length_bytes), "read_npy: '", path, "': cannot read the file");
+  NNI_CHECK_FILE(file_size >= preamble_size, kRead, path, "truncated (the file ends in the preamble)");
+  file.read_exactly(preamble + 8, length_bytes, "the preamble");
   const std::uint64_t header_length = little_endian(preamble + 8, length_bytes);
-  TORCH_CHECK_VALUE(header_length <= file_size - preamble_size, "read_npy: '", path,
-                    "': truncated (the header is ", header_length, " bytes but only ", file_size - preamble_size,
-                    " bytes follow the preamble)");
+  NNI_CHECK_FILE(header_length <= file_size - preamble_size, kRead, path, "truncated (the header is ",
+                 header_length, " bytes but only ", file_size - preamble_size, " bytes follow the preamble)");
   std::string header_text(static_cast<std::size_t>(header_length), '\0');
-  TORCH_CHECK_VALUE(read_exactly(header_text.data(), header_text.size()), "read_npy: '", path,
-                    "': cannot read the header");
-  for (char c : header_text)
-    TORCH_CHECK_VALUE(c != '\0', "read_npy: '", path, "': corrupt header (it contains a NUL byte)");
+  file.read_exactly(header_text.data(), header_text.size(), "the header");
+  for (char c : header_text) NNI_CHECK_FILE(c != '\0', kRead, path, "corrupt header (it contains a NUL byte)");
   const Header header = parse_header(header_text, path);
 
   // Element count and byte count, guarded against overflow and against the file's size.
@@ -324,18 +318,16 @@ torch::Tensor read_npy(const std::string& path) {
   }
   for (std::uint64_t dim : header.shape) if (dim == 0) { numel = 0; overflow = false; }
   const std::uint64_t limit = static_cast<std::uint64_t>(std::numeric_limits<int64_t>::max()) / 8;
-  TORCH_CHECK_VALUE(!overflow && numel <= limit, "read_npy: '", path, "': corrupt header (the shape is too large)");
+  NNI_CHECK_FILE(!overflow && numel <= limit, kRead, path, "corrupt header (the shape is too large)");
   const std::uint64_t data_bytes = numel * itemsize;
   std::ostringstream shape_text;
   shape_text << "(";
   for (std::size_t i = 0; i < header.shape.size(); ++i) shape_text << (i ? ", " : "") << header.shape[i];
   shape_text << (header.shape.size() == 1 ? ",)" : ")");
-  TORCH_CHECK_VALUE(available >= data_bytes, "read_npy: '", path, "': truncated data (shape ", shape_text.str(),
-                    " of ", header.dtype->name, " needs ", data_bytes, " bytes, the file has ", available,
-                    " after the header)");
-  TORCH_CHECK_VALUE(available == data_bytes, "read_npy: '", path, "': size mismatch (shape ", shape_text.str(),
-                    " of ", header.dtype->name, " needs ", data_bytes, " bytes, the file has ", available,
-                    " after the header)");
+  NNI_CHECK_FILE(available >= data_bytes, kRead, path, "truncated data (shape ", shape_text.str(), " of ",
+                 header.dtype->name, " needs ", data_bytes, " bytes, the file has ", available, " after the header)");
+  NNI_CHECK_FILE(available == data_bytes, kRead, path, "size mismatch (shape ", shape_text.str(), " of ",
+                 header.dtype->name, " needs ", data_bytes, " bytes, the file has ", available, " after the header)");
 
   // Fortran order: the data is the C-order data of the transposed array.
   std::vector<int64_t> storage_shape;
@@ -344,8 +336,7 @@ torch::Tensor read_npy(const std::string& path) {
   const torch::ScalarType read_type = header.dtype->type == torch::kBool ? torch::kUInt8 : header.dtype->type;
   torch::Tensor tensor = torch::empty(storage_shape, torch::TensorOptions().dtype(read_type));
   if (data_bytes > 0) {
-    TORCH_CHECK_VALUE(read_exactly(tensor.data_ptr(), static_cast<std::size_t>(data_bytes)), "read_npy: '", path,
-                      "': cannot read the data");
+    file.read_exactly(tensor.data_ptr(), static_cast<std::size_t>(data_bytes), "the data");
   }
   if (header.dtype->type == torch::kBool) tensor = tensor.ne(0);
   if (header.fortran_order && tensor.dim() > 1) {
@@ -358,7 +349,7 @@ torch::Tensor read_npy(const std::string& path) {
 
 void write_npy(const std::string& path, const torch::Tensor& tensor) {
   TORCH_CHECK(host_is_little_endian(), "write_npy: big-endian hosts are not supported");
-  TORCH_CHECK_VALUE(tensor.defined(), "write_npy: '", path, "': the tensor is undefined");
+  NNI_CHECK_FILE(tensor.defined(), kWrite, path, "the tensor is undefined");
   const char* descr = nullptr;
   switch (tensor.scalar_type()) {
     case torch::kFloat32: descr = "<f4"; break;
@@ -368,7 +359,7 @@ void write_npy(const std::string& path, const torch::Tensor& tensor) {
     case torch::kUInt8: descr = "|u1"; break;
     case torch::kBool: descr = "|b1"; break;
     default:
-      TORCH_CHECK_TYPE(false, "write_npy: '", path, "': unsupported dtype ", tensor.scalar_type(),
+      TORCH_CHECK_TYPE(false, kWrite, ": '", path, "': unsupported dtype ", tensor.scalar_type(),
                        " (supported: float32, float64, int64, int32, uint8, bool)");
   }
   const torch::Tensor data = tensor.detach().to(torch::kCPU).contiguous();
@@ -382,7 +373,7 @@ void write_npy(const std::string& path, const torch::Tensor& tensor) {
   const std::size_t unpadded = 10 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
   header += '\n';
-  TORCH_CHECK_VALUE(header.size() <= 65535, "write_npy: '", path, "': the header is too long for format 1.0");
+  NNI_CHECK_FILE(header.size() <= 65535, kWrite, path, "the header is too long for format 1.0");
 
   const unsigned char preamble[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                                       static_cast<unsigned char>(header.size() & 0xff),
@@ -394,7 +385,7 @@ void write_npy(const std::string& path, const torch::Tensor& tensor) {
                                 {{preamble, sizeof(preamble)},
                                  {header.data(), header.size()},
                                  {bytes > 0 ? data.data_ptr() : nullptr, bytes}},
-                                "write_npy");
+                                kWrite);
 }
 
 }  // namespace nn_interpretability

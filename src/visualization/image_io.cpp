@@ -3,7 +3,6 @@
 
 #include "nn_interpretability/visualization/image_io.h"
 
-#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -143,17 +142,9 @@ at::Tensor load_image(const std::string& path, int64_t channels) {
   TORCH_CHECK_VALUE(channels == 1 || channels == 3,
                     "load_image: channels must be 1 (gray) or 3 (RGB), got ", channels);
   // Only regular files, refused before reading (a FIFO would block, /dev/zero never ends).
-  std::string problem;
-  nn_interpretability::detail::ReadableFile file =
-      nn_interpretability::detail::ReadableFile::open(path, problem);
-  TORCH_CHECK_VALUE(file.fd() >= 0, "load_image: cannot open '", path, "' for reading: ", problem);
-  TORCH_CHECK_VALUE(file.size() > 0, "load_image: cannot read '", path, "' (the file is empty)");
-  TORCH_CHECK_VALUE(file.size() <= (std::uint64_t{1} << 32), "load_image: '", path, "' is too large (",
-                    file.size(), " bytes; at most 4 GiB)");
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(file.size()));
-  TORCH_CHECK_VALUE(nn_interpretability::detail::read_fully(file.fd(), bytes.data(), bytes.size()),
-                    "load_image: cannot read '", path, "': ",
-                    errno != 0 ? std::strerror(errno) : "the file ended early");
+  const std::vector<std::uint8_t> bytes =
+      nn_interpretability::detail::read_whole_file(path, "load_image", std::uint64_t{1} << 32);
+  NNI_CHECK_FILE(!bytes.empty(), "load_image", path, "empty file (nothing to decode)");
   const cv::Mat decoded =
       cv::imdecode(bytes, channels == 1 ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
   TORCH_CHECK_VALUE(!decoded.empty(), "load_image: cannot decode '", path,

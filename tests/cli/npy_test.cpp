@@ -375,7 +375,8 @@ TEST_CASE("read_npy refuses FIFOs, devices and directories before reading, namin
   const nni_test::ChildOutcome outcome = nni_test::run_in_child([&] { nni::read_npy(fifo); });
   REQUIRE(outcome.finished);
   CHECK(outcome.threw);
-  CHECK_THAT(outcome.message, Contains("read_npy: '" + fifo + "': is not a regular file (a FIFO)"));
-  CHECK_THAT(read_error("/dev/zero"), Contains("'/dev/zero': is not a regular file (a character device)"));
+  CHECK_THAT(outcome.message, Contains("read_npy: cannot open '" + fifo + "' for reading: is not a regular file (a FIFO)"));
+  CHECK_THAT(read_error("/dev/zero"),
+             Contains("cannot open '/dev/zero' for reading: is not a regular file (a character device)"));
   CHECK_THAT(read_error(dir.path.string()), Contains("is a directory"));
 }

@@ -42,12 +42,12 @@ at::Tensor labels_3_8() { return nd::read_cifar10_labels_json(fixture("cifar-2-l
 TEST_CASE("Missing files are reported with their path", "[data][errors]") {
   TempDir dir;
   const std::string missing = dir.file("nope");
-  REQUIRE_THROWS_WITH(nd::read_idx_images(missing), Contains("file not found") && Contains(missing));
-  REQUIRE_THROWS_WITH(nd::read_idx_labels(missing), Contains("file not found"));
-  REQUIRE_THROWS_WITH(nd::read_cifar10_bin(missing), Contains("file not found"));
-  REQUIRE_THROWS_WITH(nd::read_cifar10_png(missing, labels_3_8()), Contains("file not found"));
-  REQUIRE_THROWS_WITH(nd::read_cifar10_labels_json(missing), Contains("file not found"));
-  REQUIRE_THROWS_WITH(nd::read_mnist_json_digit(missing, 0), Contains("file not found"));
+  REQUIRE_THROWS_WITH(nd::read_idx_images(missing), Contains("no such file") && Contains(missing));
+  REQUIRE_THROWS_WITH(nd::read_idx_labels(missing), Contains("no such file"));
+  REQUIRE_THROWS_WITH(nd::read_cifar10_bin(missing), Contains("no such file"));
+  REQUIRE_THROWS_WITH(nd::read_cifar10_png(missing, labels_3_8()), Contains("no such file"));
+  REQUIRE_THROWS_WITH(nd::read_cifar10_labels_json(missing), Contains("no such file"));
+  REQUIRE_THROWS_WITH(nd::read_mnist_json_digit(missing, 0), Contains("no such file"));
   REQUIRE_THROWS_WITH(nd::read_idx_images(dir.path()), Contains("directory"));
   REQUIRE_THROWS_AS(nd::read_idx_images(missing), c10::ValueError);
 }
@@ -57,12 +57,12 @@ TEST_CASE("Folder loaders name the file they miss", "[data][errors]") {
   REQUIRE_THROWS_WITH(nd::load_mnist_idx(dir.path(), nd::Split::kTrain),
                       Contains("train-images-idx3-ubyte.gz") && Contains("not found"));
   REQUIRE_THROWS_WITH(nd::load_mnist_json(dir.path(), nd::Split::kTest),
-                      Contains("0.json") && Contains("not found"));
+                      Contains("0.json") && Contains("no such file"));
   REQUIRE_THROWS_WITH(nd::load_cifar10(dir.path(), nd::Split::kTrain),
                       Contains("no CIFAR-10 batches"));
   fs::copy_file(fixture("cifar-2.bin"), dir.file("data_batch_1.bin"));
   REQUIRE_THROWS_WITH(nd::load_cifar10(dir.path(), nd::Split::kTrain),
-                      Contains("data_batch_2.bin") && Contains("not found"));
+                      Contains("data_batch_2.bin") && Contains("no such file"));
 }
 
 TEST_CASE("A negative limit is rejected", "[data][errors]") {
@@ -347,10 +347,34 @@ TEST_CASE("Readers refuse FIFOs and devices before reading, naming what they are
   const nni_test::ChildOutcome outcome = nni_test::run_in_child([&] { nd::read_idx_images(fifo); });
   REQUIRE(outcome.finished);
   CHECK(outcome.threw);
-  CHECK_THAT(outcome.message, Contains("not a regular file (a FIFO): " + fifo));
+  CHECK_THAT(outcome.message, Contains("cannot open '" + fifo + "' for reading: is not a regular file (a FIFO)"));
   const nni_test::ChildOutcome json = nni_test::run_in_child([&] { nd::read_cifar10_labels_json(fifo); });
   REQUIRE(json.finished);
   CHECK_THAT(json.message, Contains("not a regular file (a FIFO)"));
-  REQUIRE_THROWS_WITH(nd::read_idx_labels("/dev/zero"), Contains("not a regular file (a character device): /dev/zero"));
-  REQUIRE_THROWS_WITH(nd::read_idx_images(dir.path()), Contains("expected a file but found a directory"));
+  REQUIRE_THROWS_WITH(nd::read_idx_labels("/dev/zero"),
+                      Contains("cannot open '/dev/zero' for reading: is not a regular file (a character device)"));
+  REQUIRE_THROWS_WITH(nd::read_idx_images(dir.path()), Contains("cannot open '" + dir.path() + "' for reading: is a directory"));
+}
+
+TEST_CASE("Writers are atomic and name the path they cannot write", "[data][errors]") {
+  TempDir dir;
+  const at::Tensor labels = labels_3_8();
+  for (const std::string name : {"l", "l.gz"}) {
+    INFO("file " << name);
+    const std::string missing = dir.file("nope/" + name);
+    REQUIRE_THROWS_WITH(nd::write_idx_labels(missing, labels),
+                        Contains("write_idx_labels: cannot open '" + missing + "' for writing"));
+    fs::create_directories(dir.file("folder_" + name));
+    REQUIRE_THROWS_WITH(nd::write_idx_labels(dir.file("folder_" + name), labels), Contains("it is a directory"));
+    // A second write replaces the file whole, through a temporary file that is gone afterwards.
+    nd::write_idx_labels(dir.file(name), labels);
+    nd::write_idx_labels(dir.file(name), labels.narrow(0, 0, 1));
+    CHECK(nd::read_idx_labels(dir.file(name)).size(0) == 1);
+  }
+  // Incompressible data larger than zlib's output buffer survives the round trip.
+  const at::Tensor noise = at::randint(0, 256, {500, 28, 28}, at::TensorOptions().dtype(at::kByte));
+  nd::write_idx_images(dir.file("noise.gz"), noise);
+  CHECK(at::equal(nd::read_idx_ubyte(dir.file("noise.gz")), noise));
+  for (const auto& entry : fs::directory_iterator(dir.path()))
+    CHECK(entry.path().filename().string().find(".tmp-") == std::string::npos);
 }

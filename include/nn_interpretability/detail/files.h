@@ -1,6 +1,14 @@
 #pragma once
-// File-system helpers shared by the readers and writers of every target (core, visualization, data)
-// and the nni tool. Header-only, so that each target uses them without linking another. POSIX.
+// The file-I/O stack of every target: the core (npy), visualization (image_io), the dataset readers
+// and the nni tool. Header-only because the visualization and data targets do not link the core
+// library. POSIX.
+//
+// One error style. Every failure is a c10::ValueError naming the caller, the file (quoted) and the
+// problem:
+//   "<where>: cannot open '<path>' for reading: <problem>"  missing, a directory, a FIFO, no permission
+//   "<where>: cannot read '<path>': <system reason>"         an I/O error while reading
+//   "<where>: '<path>': <problem>"                           truncated, wrong format (NNI_CHECK_FILE)
+//   "<where>: cannot open '<path>' for writing: <reason>", "<where>: writing '<path>' failed: <reason>"
 //
 // Reading: a path is refused unless it names a regular file, and the check comes before anything is
 // read from it — a FIFO would block a reader forever, /dev/zero never ends, a directory fails
@@ -24,12 +32,20 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <c10/util/Exception.h>
+
+/// Throws c10::ValueError "<where>: '<path>': <problem...>" unless `condition`: the one shape of an
+/// error about a file's content (truncated, wrong format), so that every reader's messages read alike.
+/// A macro, like TORCH_CHECK_VALUE, so that the message is only built on failure.
+#define NNI_CHECK_FILE(condition, where, path, ...) \
+  TORCH_CHECK_VALUE(condition, where, ": '", path, "': ", __VA_ARGS__)
 
 namespace nn_interpretability {
 namespace detail {
@@ -63,76 +79,118 @@ inline std::string regular_file_problem(const std::string& path) {
   return non_regular_reason(status.st_mode);
 }
 
-/// A file opened for reading; closes its descriptor.
+/// Whether `path` names a regular file (symbolic links followed); never throws.
+inline bool is_regular_file(const std::string& path) { return regular_file_problem(path).empty(); }
+
+/// Throws "<where>: cannot open '<path>' for reading: <problem>" unless `path` names a regular file:
+/// for loaders that check every file of a folder before reading the first.
+inline void require_regular_file(const std::string& path, const char* where) {
+  const std::string problem = regular_file_problem(path);
+  TORCH_CHECK_VALUE(problem.empty(), where, ": cannot open '", path, "' for reading: ", problem);
+}
+
+/// Throws "<where>: '<path>': truncated file (expected <expected> bytes of <what> but only <got>
+/// remain)" unless a read of `expected` bytes got them all.
+inline void check_complete_read(const char* where, const std::string& path, const char* what,
+                                std::uint64_t expected, std::uint64_t got) {
+  NNI_CHECK_FILE(got == expected, where, path, "truncated file (expected ", expected, " bytes of ", what,
+                 " but only ", got, " remain)");
+}
+
+/// A regular file opened for reading; every error throws in the style above, naming `where` and the
+/// path. Closes its descriptor.
 class ReadableFile {
  public:
-  ReadableFile() = default;
+  /// Opens `path`; throws "<where>: cannot open '<path>' for reading: <problem>" (problems as
+  /// regular_file_problem gives them) unless it is a regular file.
+  ReadableFile(std::string path, const char* where) : path_(std::move(path)), where_(where) {
+    TORCH_CHECK_VALUE(!path_.empty(), where_, ": cannot open '' for reading: the path is empty");
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    TORCH_CHECK_VALUE(fd_ >= 0, where_, ": cannot open '", path_, "' for reading: ",
+                      errno == ENOENT ? "no such file" : std::strerror(errno));
+    struct stat status {};
+    std::string problem = ::fstat(fd_, &status) != 0 ? std::strerror(errno) : non_regular_reason(status.st_mode);
+    if (!problem.empty()) {
+      ::close(fd_);
+      fd_ = -1;
+      TORCH_CHECK_VALUE(false, where_, ": cannot open '", path_, "' for reading: ", problem);
+    }
+    // Back to blocking reads (irrelevant for regular files, but nothing downstream expects EAGAIN).
+    const int flags = ::fcntl(fd_, F_GETFL);
+    if (flags >= 0) ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);
+    size_ = static_cast<std::uint64_t>(status.st_size);
+  }
   ReadableFile(const ReadableFile&) = delete;
   ReadableFile& operator=(const ReadableFile&) = delete;
-  ReadableFile(ReadableFile&& other) noexcept : fd_(other.fd_), size_(other.size_) { other.fd_ = -1; }
+  ReadableFile(ReadableFile&& other) noexcept
+      : path_(std::move(other.path_)), where_(other.where_), fd_(other.fd_), size_(other.size_),
+        offset_(other.offset_) {
+    other.fd_ = -1;
+  }
+  ReadableFile& operator=(ReadableFile&&) = delete;
   ~ReadableFile() {
     if (fd_ >= 0) ::close(fd_);
   }
-  int fd() const { return fd_; }
+
+  const std::string& path() const { return path_; }
+  const char* where() const { return where_; }
+  /// The size when opened (fstat).
   std::uint64_t size() const { return size_; }
-  /// Hands the descriptor over (e.g. to fdopen); the object no longer closes it.
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
+  /// The bytes after the ones read so far (by the size when opened).
+  std::uint64_t remaining() const { return offset_ < size_ ? size_ - offset_ : 0; }
+
+  /// Reads up to `size` bytes; returns fewer only at the end of the file. Throws "<where>: cannot
+  /// read '<path>': <reason>" on an I/O error.
+  std::size_t read_some(void* data, std::size_t size) {
+    auto* bytes = static_cast<char*>(data);
+    std::size_t got = 0;
+    while (got < size) {
+      const ssize_t n = ::read(fd_, bytes + got, size - got);
+      if (n < 0 && errno == EINTR) continue;
+      TORCH_CHECK_VALUE(n >= 0, where_, ": cannot read '", path_, "': ", std::strerror(errno));
+      if (n == 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    offset_ += got;
+    return got;
   }
-  /// Opens `path` (see open_regular_file); on failure returns an object with fd() < 0 and sets
-  /// `problem` as regular_file_problem does.
-  static ReadableFile open(const std::string& path, std::string& problem) {
-    ReadableFile file;
-    problem.clear();
-    if (path.empty()) {
-      problem = "the path is empty";
-      return file;
-    }
-    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-      problem = errno == ENOENT ? "no such file" : std::strerror(errno);
-      return file;
-    }
-    struct stat status {};
-    if (::fstat(fd, &status) != 0) {
-      problem = std::strerror(errno);
-      ::close(fd);
-      return file;
-    }
-    problem = non_regular_reason(status.st_mode);
-    if (!problem.empty()) {
-      ::close(fd);
-      return file;
-    }
-    // Back to blocking reads (irrelevant for regular files, but nothing downstream expects EAGAIN).
-    const int flags = ::fcntl(fd, F_GETFL);
-    if (flags >= 0) ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-    file.fd_ = fd;
-    file.size_ = static_cast<std::uint64_t>(status.st_size);
-    return file;
+
+  /// Reads exactly `size` bytes of `what` ("the header", "IDX data"); throws the truncated-file
+  /// error (check_complete_read) when the file ends first.
+  void read_exactly(void* data, std::size_t size, const char* what) {
+    check_complete_read(where_, path_, what, size, read_some(data, size));
+  }
+
+  /// Reads the rest of the file; throws "<where>: '<path>': the file is too large (<n> bytes; at
+  /// most <max_size>)" first when the rest is larger.
+  std::vector<std::uint8_t> read_rest(std::uint64_t max_size = std::numeric_limits<std::uint64_t>::max()) {
+    const std::uint64_t rest = remaining();
+    NNI_CHECK_FILE(rest <= max_size && rest <= std::numeric_limits<std::size_t>::max(), where_, path_,
+                   "the file is too large (", rest, " bytes; at most ", max_size, ")");
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(rest));
+    read_exactly(bytes.data(), bytes.size(), "file content");
+    return bytes;
+  }
+
+  /// Back to the first byte (e.g. after sniffing a magic number).
+  void rewind() {
+    TORCH_CHECK_VALUE(::lseek(fd_, 0, SEEK_SET) == 0, where_, ": cannot read '", path_, "': ",
+                      std::strerror(errno));
+    offset_ = 0;
   }
 
  private:
+  std::string path_;
+  const char* where_;
   int fd_ = -1;
   std::uint64_t size_ = 0;
+  std::uint64_t offset_ = 0;
 };
 
-/// Reads exactly `size` bytes from `fd` into `data`; returns false (errno set, or 0 at an early end).
-inline bool read_fully(int fd, void* data, std::size_t size) {
-  auto* bytes = static_cast<char*>(data);
-  while (size > 0) {
-    const ssize_t got = ::read(fd, bytes, size);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) {
-      if (got == 0) errno = 0;
-      return false;
-    }
-    bytes += got;
-    size -= static_cast<std::size_t>(got);
-  }
-  return true;
+/// The whole content of the regular file `path` (see ReadableFile for the errors).
+inline std::vector<std::uint8_t> read_whole_file(const std::string& path, const char* where,
+                                                 std::uint64_t max_size = std::numeric_limits<std::uint64_t>::max()) {
+  return ReadableFile(path, where).read_rest(max_size);
 }
 
 /// One piece of the bytes written by write_file_atomically.

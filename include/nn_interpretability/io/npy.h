@@ -18,12 +18,14 @@ namespace nn_interpretability {
 /// Supported: versions 1.0, 2.0 and 3.0; C and Fortran order (a Fortran-order file is returned as an
 /// ordinary contiguous tensor with the same element at the same index); the dtypes float32 ('<f4'),
 /// float64 ('<f8'), int64 ('<i8'), int32 ('<i4'), uint8 ('|u1') and bool ('|b1'), little-endian.
-/// Throws a c10::ValueError naming the file and the problem for a missing or unreadable file, a bad
-/// magic string, a path that is not a regular file ("is a directory", "is not a regular file (a FIFO)"
-/// — refused before anything is read, so a FIFO or /dev/zero cannot hang the reader), an unsupported version, a header that is not a valid dict, an unsupported dtype
-/// (big-endian, complex, object, structured, ...), and data that does not match the shape (truncated
-/// or with trailing bytes). Malformed input never crashes: every length is checked against the file
-/// size before anything is allocated.
+/// Throws a c10::ValueError naming the file and the problem: "read_npy: cannot open '<path>' for
+/// reading: <problem>" for a missing or unreadable file or one that is not a regular file ("no such
+/// file", "is a directory", "is not a regular file (a FIFO)" — refused before anything is read, so a
+/// FIFO or /dev/zero cannot hang the reader); "read_npy: '<path>': <problem>" for a bad magic string,
+/// an unsupported version, a header that is not a valid dict, an unsupported dtype (big-endian,
+/// complex, object, structured, ...), and data that does not match the shape (truncated or with
+/// trailing bytes). Malformed input never crashes: every length is checked against the file size
+/// before anything is allocated.
 ///
 /// Example:
 ///   torch::Tensor images = nn_interpretability::read_npy("images.npy");  // e.g. [N, 3, 224, 224] float32
