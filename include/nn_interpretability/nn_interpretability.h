@@ -33,6 +33,7 @@
 #include "nn_interpretability/cam/grad_cam.h"
 #include "nn_interpretability/cam/grad_cam_plus_plus.h"
 #include "nn_interpretability/cam/guided_grad_cam.h"
+#include "nn_interpretability/cam/hires_cam.h"
 #include "nn_interpretability/cam/layer_cam.h"
 #include "nn_interpretability/cam/score_cam.h"
 #include "nn_interpretability/cam/upsample.h"

@@ -14,6 +14,7 @@
 #include "nn_interpretability/cam/grad_cam.h"
 #include "nn_interpretability/cam/grad_cam_plus_plus.h"
 #include "nn_interpretability/cam/guided_grad_cam.h"
+#include "nn_interpretability/cam/hires_cam.h"
 #include "nn_interpretability/cam/layer_cam.h"
 #include "nn_interpretability/cam/score_cam.h"
 #include "nn_interpretability/core/rows_per_call.h"
@@ -177,7 +178,7 @@ std::vector<MethodInfo> make_registry() {
         integer("samples", std::to_string(sg.samples()), "smoothgrad: noisy copies per example", 1.0),
         real("noise_level", "0.15", "smoothgrad: noise stdev as a fraction of each example's range", 0.0, "stdev"),
         real("stdev", "unset", "smoothgrad: absolute noise stdev (replaces --noise-level)", 0.0, "noise_level"),
-        choice("variant", "mean", "smoothgrad: mean, square (SmoothGrad squared) or variance (VarGrad)",
+        choice("variant", "mean", "smoothgrad: the mean (SmoothGrad), of squares (SmoothGrad squared) or variance (VarGrad)",
                {"mean", "square", "variance"}),
         integer("seed", "unset", "smoothgrad: seed of a private generator, for reproducible noise", 0.0),
         rows_per_call_schema("automatic")},
@@ -220,6 +221,9 @@ std::vector<MethodInfo> make_registry() {
        }});
   add({"layer_cam", "LayerCam", "activations weighted by their own positive gradients (Jiang et al. 2021)",
        ResultKind::kLayerMap, cam_options_schema(LayerCamOptions("")), cam<LayerCam, LayerCamOptions>()});
+
+  add({"hires_cam", "HiResCam", "activations weighted by their own gradients, faithful to the score (Draelos & Carin 2020)",
+       ResultKind::kLayerMap, cam_options_schema(HiResCamOptions("")), cam<HiResCam, HiResCamOptions>()});
 
   // One option name, one type: the command line has one flag per name.
   for (const auto& a : list)

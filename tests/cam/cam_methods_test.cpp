@@ -108,6 +108,7 @@ TEST_CASE("Grad-CAM of a batch with per-example targets equals example-by-exampl
       std::make_shared<nni::GradCam>(model, nni::GradCamOptions("0")),
       std::make_shared<nni::GradCamPlusPlus>(model, nni::GradCamPlusPlusOptions("0")),
       std::make_shared<nni::LayerCam>(model, nni::LayerCamOptions("0")),
+      std::make_shared<nni::HiResCam>(model, nni::HiResCamOptions("0")),
       std::make_shared<nni::ScoreCam>(model, nni::ScoreCamOptions("1").rows_per_call(3)),
       std::make_shared<nni::GuidedGradCam>(model, nni::GuidedGradCamOptions("0")),
   };
@@ -147,6 +148,42 @@ TEST_CASE("LayerCAM keeps only positive gradients, elementwise", "[layer_cam]") 
   torch::Tensor map = nni::LayerCam(model, nni::LayerCamOptions("1").relu(false)).attribute(input, 1);
   torch::Tensor w = linear_weight(model)[1].clamp_min(0).view({1, 4, 1, 1}) / 25.0;
   CHECK_THAT(map, AllClose((w * gap_activation(model, input)).sum(1, true), 1e-5, 1e-7));
+}
+
+TEST_CASE("HiResCAM equals Grad-CAM on a layer feeding global average pooling", "[hires_cam]") {
+  auto model = gap_model(2, 4, 3, 9);
+  torch::Tensor input = torch::randn({3, 2, 6, 5});
+  torch::Tensor labels = torch::tensor({2, 1, 0}, torch::kLong);
+  torch::Tensor hires = nni::HiResCam(model, nni::HiResCamOptions("1").relu(false)).attribute(input, labels);
+  torch::Tensor grad_cam = nni::GradCam(model, nni::GradCamOptions("1").relu(false)).attribute(input, labels);
+  REQUIRE(hires.sizes() == torch::IntArrayRef({3, 1, 6, 5}));
+  CHECK_THAT(hires, AllClose(grad_cam, 1e-5, 1e-7));
+}
+
+TEST_CASE("HiResCAM on a flatten + linear head is Σ_k W_c,k ⊙ A_k and sums to the score minus the bias",
+          "[hires_cam]") {
+  // y = W · flatten(A) + b with A = ReLU(conv(x)) [N, 3, 5, 5]: ∂y_c/∂A = W[c] reshaped, varying over space.
+  torch::manual_seed(31);
+  torch::nn::Sequential model(torch::nn::Conv2d(torch::nn::Conv2dOptions(2, 3, 3).padding(1)), torch::nn::ReLU(),
+                              torch::nn::Flatten(), torch::nn::Linear(3 * 5 * 5, 4));
+  model->to(torch::kDouble);
+  model->eval();
+  torch::Tensor input = torch::randn({2, 2, 5, 5}, torch::kDouble);
+  torch::Tensor labels = torch::tensor({3, 1}, torch::kLong);
+  torch::Tensor map = nni::HiResCam(model, nni::HiResCamOptions("1").relu(false)).attribute(input, labels);
+  torch::Tensor activation, scores;
+  {
+    torch::NoGradGuard no_grad;
+    activation = model[1]->as<torch::nn::ReLU>()->forward(model[0]->as<torch::nn::Conv2d>()->forward(input));
+    scores = model->forward(input).gather(1, labels.unsqueeze(1)).squeeze(1);
+  }
+  auto linear = model[3]->as<torch::nn::Linear>();
+  torch::Tensor weights = linear->weight.detach().index_select(0, labels).view({2, 3, 5, 5});
+  CHECK_THAT(map, AllClose((weights * activation).sum(1, true), 1e-12, 1e-12));
+  CHECK_THAT(map.sum({1, 2, 3}), AllClose(scores - linear->bias.detach().index_select(0, labels), 1e-10, 1e-12));
+  // With the ReLU, the positive part.
+  CHECK_THAT(nni::HiResCam(model, nni::HiResCamOptions("1")).attribute(input, labels),
+             AllClose(map.clamp_min(0), 0, 0));
 }
 
 TEST_CASE("Grad-CAM++ on the GAP model equals the closed form computed by hand", "[grad_cam_pp]") {
@@ -254,6 +291,7 @@ TEST_CASE("Flat maps are all zeros, never NaN", "[cam][grad_cam][grad_cam_pp][la
       std::make_shared<nni::GradCam>(model, nni::GradCamOptions("1")),
       std::make_shared<nni::GradCamPlusPlus>(model, nni::GradCamPlusPlusOptions("1")),
       std::make_shared<nni::LayerCam>(model, nni::LayerCamOptions("1")),
+      std::make_shared<nni::HiResCam>(model, nni::HiResCamOptions("1")),
       std::make_shared<nni::ScoreCam>(model, nni::ScoreCamOptions("1")),
       std::make_shared<nni::GuidedGradCam>(model, nni::GuidedGradCamOptions("1")),
   };
@@ -293,7 +331,7 @@ TEST_CASE("CAM methods need no requires_grad input and work with frozen paramete
 }
 
 TEST_CASE("Every CAM method leaves the model unchanged and returns a detached result on the input's device",
-          "[cam][grad_cam][grad_cam_pp][layer_cam][score_cam][guided_grad_cam]") {
+          "[cam][grad_cam][grad_cam_pp][layer_cam][hires_cam][score_cam][guided_grad_cam]") {
   auto model = gap_model(2, 4, 3, 11);
   model->train();  // the mode must stay as the user set it
   torch::Tensor input = torch::randn({2, 2, 6, 6});
@@ -303,10 +341,12 @@ TEST_CASE("Every CAM method leaves the model unchanged and returns a detached re
       std::make_shared<nni::GradCam>(model, nni::GradCamOptions("1")),
       std::make_shared<nni::GradCamPlusPlus>(model, nni::GradCamPlusPlusOptions("1")),
       std::make_shared<nni::LayerCam>(model, nni::LayerCamOptions("1")),
+      std::make_shared<nni::HiResCam>(model, nni::HiResCamOptions("1")),
       std::make_shared<nni::ScoreCam>(model, nni::ScoreCamOptions("1")),
       std::make_shared<nni::GuidedGradCam>(model, nni::GuidedGradCamOptions("1")),
   };
-  const std::vector<std::string> names{"cam", "grad_cam", "grad_cam_pp", "layer_cam", "score_cam", "guided_grad_cam"};
+  const std::vector<std::string> names{"cam",       "grad_cam",  "grad_cam_pp",    "layer_cam",
+                                       "hires_cam", "score_cam", "guided_grad_cam"};
   for (size_t i = 0; i < methods.size(); ++i) {
     auto& method = methods[i];
     INFO(method->name());

@@ -148,11 +148,11 @@ TEST_CASE("nni methods lists every registered method, one line each") {
   }
 }
 
-TEST_CASE("The registry holds the thirteen public methods under their command-line names") {
+TEST_CASE("The registry holds the fourteen public methods under their command-line names") {
   const std::vector<std::string> expected = {"vanilla_gradient", "saliency",        "input_x_gradient", "guided_backprop",
                                              "deconvolution",    "integrated_gradients", "smoothgrad",   "cam",
                                              "grad_cam",         "guided_grad_cam", "grad_cam_pp",      "score_cam",
-                                             "layer_cam"};
+                                             "layer_cam",        "hires_cam"};
   std::vector<std::string> names;
   for (const auto& info : nni::methods()) names.push_back(info.name);
   CHECK(names == expected);
@@ -161,9 +161,41 @@ TEST_CASE("The registry holds the thirteen public methods under their command-li
     const auto method = nni::make_method(info.name, model, nni::MethodConfig().layer("features.4"));
     REQUIRE(method);
     CHECK(method->name() == info.name);  // the CLI name is the method's own name
+    CHECK(method->class_name() == info.class_name);
   }
   CHECK_THROWS_WITH(nni::make_method("nope", model, {}), Contains("unknown method 'nope'") && Contains("layer_cam"));
   CHECK_THROWS_WITH(nni::make_method("grad_cam", model, {}), Contains("needs a layer"));
+}
+
+TEST_CASE("make_method checks a config against the method's schema, naming the option") {
+  const nni::Model model(load_fixture("tiny_vgg_scripted.pt"));
+  const nni::MethodConfig layer = nni::MethodConfig().layer("features.4");
+  CHECK_THROWS_WITH(nni::make_method("integrated_gradients", model, nni::MethodConfig().set("steps", 0)),
+                    Contains("method 'integrated_gradients': option 'steps' must be >= 1, got 0"));
+  CHECK_THROWS_WITH(nni::make_method("integrated_gradients", model, nni::MethodConfig().set("steps", "many")),
+                    Contains("option 'steps' must be an integer, got 'many'"));
+  CHECK_THROWS_WITH(nni::make_method("grad_cam", model, nni::MethodConfig(layer).set("upsample", "cubic")),
+                    Contains("option 'upsample': expected one of none, bilinear, nearest, bicubic, got 'cubic'"));
+  CHECK_THROWS_WITH(
+      nni::make_method("smoothgrad", model, nni::MethodConfig().set("noise_level", 0.1).set("stdev", 0.1)),
+      Contains("options 'noise_level' and 'stdev' exclude each other"));
+  CHECK_THROWS_WITH(nni::make_method("smoothgrad", model, nni::MethodConfig().set("base", "smoothgrad")),
+                    Contains("the base method cannot be smoothgrad itself"));
+  CHECK_THROWS_WITH(nni::make_method("smoothgrad", model, nni::MethodConfig().set("base", "nope")),
+                    Contains("unknown method 'nope'"));
+  // smoothgrad's base brings its options: steps applies to smoothgrad over integrated_gradients only.
+  const auto over_ig = nni::MethodConfig().set("base", "integrated_gradients").set("steps", 4).set("layer", "x");
+  CHECK(nni::unused_options("smoothgrad", over_ig) == std::vector<std::string>{"layer"});
+  CHECK(nni::unused_options("smoothgrad", nni::MethodConfig().set("steps", 4)) == std::vector<std::string>{"steps"});
+  // Every option of every method has a name, a help line and a default shown in help; flags of one
+  // name have one type (the command line has one flag per name).
+  for (const auto& info : nni::methods()) {
+    for (const auto& option : info.options) {
+      INFO(info.name << " " << option.name);
+      CHECK(!option.help.empty());
+      CHECK((option.required || !option.default_value.empty()));
+    }
+  }
 }
 
 TEST_CASE("nni layers lists the dotted layer names with their output shapes") {

@@ -105,6 +105,21 @@ nni::OptionValue parse_value(const nni::OptionSchema& option, const std::string&
   return value;
 }
 
+// Wraps help text at 100 columns, continuation lines indented under the first.
+std::string wrapped(const std::string& text) {
+  constexpr std::size_t kIndent = 26, kWidth = 100;
+  std::istringstream words(text);
+  std::string word, line, out;
+  while (words >> word) {
+    if (!line.empty() && kIndent + line.size() + 1 + word.size() > kWidth) {
+      out += line + "\n" + std::string(kIndent, ' ');
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + word;
+  }
+  return out + line;
+}
+
 }  // namespace
 
 std::string flag_name(const std::string& option) {
@@ -143,7 +158,11 @@ std::string method_options_help() {
       defaults[info->option(option.name)->default_value].push_back(info->name);
     }
     std::string text = option.help;
-    if (option.type == nni::OptionType::kChoice) text += ": " + join_words(option.choices, "|");
+    if (option.type == nni::OptionType::kChoice) {
+      std::string choices;
+      for (const auto& word : option.choices) choices += (choices.empty() ? "" : " | ") + word;
+      text += ": " + choices;
+    }
     std::string defaults_text;
     if (defaults.size() == 1) {
       defaults_text = defaults.begin()->first;
@@ -154,7 +173,7 @@ std::string method_options_help() {
     if (!defaults_text.empty()) text += " (default " + defaults_text + ")";
     if (entry.methods.size() > 1 && option.help.find("(CAM family)") == std::string::npos)
       text += " [" + join_words(names, "and") + "]";
-    help << "  " << std::left << std::setw(24) << usage << text << '\n';
+    help << "  " << std::left << std::setw(24) << usage << wrapped(text) << '\n';
   }
   return help.str();
 }
