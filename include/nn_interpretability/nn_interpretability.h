@@ -15,6 +15,7 @@
 // model access
 #include "nn_interpretability/model/layer.h"
 #include "nn_interpretability/model/model.h"
+#include "nn_interpretability/model/model_backend.h"
 
 // gradient family
 #include "nn_interpretability/gradient/deconvolution.h"

@@ -245,3 +245,38 @@ TEST_CASE("Results come back on the input's device with the input's dtype", "[mo
   CHECK(attributions.scalar_type() == torch::kDouble);
   CHECK(attributions.device() == torch::Device(torch::kCPU));
 }
+
+namespace {
+
+/// A kind of model of one's own through the public extension point: y = flatten(x) · Wᵀ.
+class MatrixBackend : public nni::ModelBackend {
+ public:
+  explicit MatrixBackend(torch::Tensor weight) : weight_(std::move(weight)) {}
+  torch::Tensor forward(const torch::Tensor& input) override { return input.flatten(1).matmul(weight_.t()); }
+  std::vector<torch::Tensor> tensors() const override { return {weight_}; }
+  std::string describe() const override { return "matrix model"; }
+
+ private:
+  torch::Tensor weight_;
+};
+
+}  // namespace
+
+TEST_CASE("A ModelBackend of one's own is explained like any model, with the same checks", "[backend]") {
+  const torch::Tensor weight = torch::randn({3, 4}, torch::kDouble);
+  const nni::Model model(std::make_shared<MatrixBackend>(weight));
+  const torch::Tensor input = torch::randn({2, 1, 2, 2}, torch::kDouble);
+  const torch::Tensor labels = torch::tensor({2, 0}, torch::kLong);
+  // ∂y_c/∂x = W[c], reshaped like one example.
+  CHECK_THAT(nni::VanillaGradient(model).attribute(input, labels),
+             AllClose(weight.index_select(0, labels).view({2, 1, 2, 2}), 0, 0));
+  CHECK_THAT(nni::IntegratedGradients(model).attribute(input, labels),
+             AllClose(input * weight.index_select(0, labels).view({2, 1, 2, 2}), 1e-12, 1e-12));
+  // The input is checked against the backend's tensors, and the error names the method.
+  CHECK_THROWS_WITH(nni::VanillaGradient(model).attribute(input.to(torch::kFloat), labels),
+                    Catch::Matchers::Contains("VanillaGradient: the input dtype Float differs from the model's "
+                                              "parameter dtype Double"));
+  // No layer access without forward_with_layers (or mark_layer): a clear refusal, not a wrong map.
+  CHECK_THROWS_WITH(nni::GradCam(model, nni::GradCamOptions("0")).attribute(input, labels),
+                    Catch::Matchers::Contains("GradCam: unknown layer '0'; the matrix model has these layers: (none)"));
+}

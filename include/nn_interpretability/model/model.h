@@ -14,68 +14,11 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
-namespace torch {
-namespace jit {
-struct Module;
-}  // namespace jit
-}  // namespace torch
+#include "nn_interpretability/model/model_backend.h"
 
 namespace nn_interpretability {
 
-/// A forward pass: input batch [N, ...] to output [N, classes].
-using ForwardFunction = std::function<torch::Tensor(const torch::Tensor&)>;
-
 namespace detail {
-
-class LayerSession;
-
-/// What a method needs from a model. One implementation per kind of model.
-class ModelBackend {
- public:
-  virtual ~ModelBackend() = default;
-  /// Runs the forward pass exactly as the user's model does (same train/eval mode).
-  virtual torch::Tensor forward(const torch::Tensor& input) = 0;
-  /// Parameters and buffers, used to check inputs against the model's dtype and device.
-  virtual std::vector<torch::Tensor> tensors() const = 0;
-  /// A floating-point parameter whose dtype and device inputs must match; undefined when none.
-  virtual torch::Tensor reference_parameter() const {
-    for (const auto& tensor : tensors())
-      if (tensor.is_floating_point()) return tensor;
-    return torch::Tensor();
-  }
-  /// Buffers (e.g. BatchNorm running statistics), which a forward pass in train mode updates.
-  virtual std::vector<torch::Tensor> buffers() const { return {}; }
-  /// Whether any part of the model is in train mode.
-  virtual bool is_training() const { return false; }
-  /// The C++ module, when there is one (layer access needs it); nullptr otherwise.
-  virtual std::shared_ptr<torch::nn::Module> module() const { return nullptr; }
-  /// The user's TorchScript module, when there is one; nullptr otherwise.
-  virtual const torch::jit::Module* torchscript_module() const { return nullptr; }
-  /// A short description for error messages.
-  virtual std::string describe() const = 0;
-  /// Layer names, in named_modules() order.
-  virtual std::vector<std::string> layer_names() const { return {}; }
-  /// The type of a layer (its class name), for describe_layers; empty when unknown.
-  virtual std::string layer_type(const std::string& layer) const {
-    (void)layer;
-    return "";
-  }
-  /// The forward pass with `session` active (mark_layer calls in the model's forward report to it).
-  /// A backend that reaches layers by itself calls session.set_planned(slot) for each layer it will
-  /// see and reports every call of it through session.on_call; requested names are known to exist.
-  virtual torch::Tensor forward_with_layers(const torch::Tensor& input, LayerSession& session) {
-    (void)session;
-    return forward(input);
-  }
-  /// Why `layer` cannot be reached (the backend did not plan it), or, when it was planned, why no
-  /// call of it was seen; for the error message. `replacing`: the request replaces the output.
-  virtual std::string unreachable_reason(const std::string& layer, bool planned, bool replacing) const {
-    (void)layer;
-    (void)replacing;
-    if (planned) return "it was not called in this forward pass";
-    return "this kind of model gives no access to its layers";
-  }
-};
 
 /// The backend for a C++ module. `forward_is_module_forward` says that `forward` is the module's own
 /// forward, which lets layers inside an nn::Sequential root be reached by running it child by child.
@@ -136,8 +79,8 @@ class Model {
   /// A plain forward callable. It has no parameters the library can see.
   Model(ForwardFunction forward);  // NOLINT(google-explicit-constructor)
 
-  /// A model of a kind of your own: implement detail::ModelBackend.
-  explicit Model(std::shared_ptr<detail::ModelBackend> backend);
+  /// A model of a kind of your own: implement ModelBackend (model_backend.h, docs/model_access.md).
+  explicit Model(std::shared_ptr<ModelBackend> backend);
 
   /// Runs the model on `input` and checks that the output is [N, classes] and depends on the input.
   torch::Tensor forward(const torch::Tensor& input) const;
@@ -146,10 +89,10 @@ class Model {
   /// finite, and on the model's dtype and device. `method` names the caller in messages.
   void check_input(const torch::Tensor& input, const char* method) const;
 
-  detail::ModelBackend& backend() const { return *backend_; }
+  ModelBackend& backend() const { return *backend_; }
 
  private:
-  std::shared_ptr<detail::ModelBackend> backend_;
+  std::shared_ptr<ModelBackend> backend_;
 };
 
 }  // namespace nn_interpretability
