@@ -72,6 +72,8 @@ LayerGradient layer_gradient(const Model& model, const torch::Tensor& input, con
   return {forward.activation.detach(), gradient};
 }
 
+torch::Tensor grad_cam_weights(const torch::Tensor& gradient) { return gradient.mean({2, 3}, /*keepdim=*/true); }
+
 torch::Tensor weighted_channel_sum(const torch::Tensor& weights, const torch::Tensor& activation) {
   return (weights * activation).sum(1, /*keepdim=*/true);
 }

@@ -39,7 +39,7 @@ torch::Tensor GuidedGradCam::compute(const torch::Tensor& input, const Target& t
   torch::Tensor layer_gradient =
       detail::activation_gradient(scores, forward.activation, layer, /*retain_graph=*/true);
   torch::Tensor activation = forward.activation.detach();
-  torch::Tensor map = detail::weighted_channel_sum(layer_gradient.mean({2, 3}, /*keepdim=*/true), activation);
+  torch::Tensor map = detail::weighted_channel_sum(detail::grad_cam_weights(layer_gradient), activation);
   map = detail::finish_cam_map(map, input, options_.map_options());
 
   // 2. Guided backprop on the same graph: its ReLU nodes now pass only positive gradients.

@@ -48,9 +48,10 @@ void rethrow_named(const std::string& class_name) {
 void Attribution::check_input_shape(const torch::Tensor& /*input*/) const {}
 
 torch::Tensor Attribution::attribute(const torch::Tensor& input, const Target& target) {
-  return detail::naming_errors(class_name(), [&] {
+  const std::string name = class_name();
+  return detail::naming_errors(name, [&] {
     if (input.defined()) check_input_shape(input);
-    model().check_input(input, class_name().c_str());
+    model().check_input(input, name.c_str());
     return compute(input, target);
   });
 }

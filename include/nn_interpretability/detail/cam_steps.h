@@ -40,6 +40,9 @@ LayerGradient layer_gradient(const Model& model, const torch::Tensor& input, con
 torch::Tensor activation_gradient(const torch::Tensor& scores, const torch::Tensor& activation,
                                   const std::string& layer, bool retain_graph = false);
 
+/// Grad-CAM's channel weights: the spatial mean of the gradient, [N, K, 1, 1].
+torch::Tensor grad_cam_weights(const torch::Tensor& gradient);
+
 /// Σ_k (weights ⊙ activation)_k as [N, 1, h, w]; `weights` broadcasts to the activation.
 torch::Tensor weighted_channel_sum(const torch::Tensor& weights, const torch::Tensor& activation);
 
