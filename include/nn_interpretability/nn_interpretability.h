@@ -29,15 +29,21 @@
 #include "nn_interpretability/wrappers/smooth_grad.h"
 
 // CAM family
+#include "nn_interpretability/cam/ablation_cam.h"
 #include "nn_interpretability/cam/cam.h"
 #include "nn_interpretability/cam/cam_method.h"
+#include "nn_interpretability/cam/eigen_cam.h"
+#include "nn_interpretability/cam/eigen_grad_cam.h"
 #include "nn_interpretability/cam/grad_cam.h"
+#include "nn_interpretability/cam/grad_cam_elementwise.h"
 #include "nn_interpretability/cam/grad_cam_plus_plus.h"
 #include "nn_interpretability/cam/guided_grad_cam.h"
 #include "nn_interpretability/cam/hires_cam.h"
 #include "nn_interpretability/cam/layer_cam.h"
+#include "nn_interpretability/cam/layer_reshape.h"
 #include "nn_interpretability/cam/score_cam.h"
 #include "nn_interpretability/cam/upsample.h"
+#include "nn_interpretability/cam/xgrad_cam.h"
 
 // feature visualization
 #include "nn_interpretability/feature_visualization/activation_maximization.h"

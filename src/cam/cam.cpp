@@ -11,7 +11,6 @@
 #include <torch/csrc/jit/api/module.h>
 #include <torch/nn/modules/linear.h>
 
-#include "nn_interpretability/detail/cam_steps.h"
 
 namespace nn_interpretability {
 namespace {
@@ -63,7 +62,10 @@ Classifier find_classifier(const Model& model) {
 }  // namespace
 
 Cam::Cam(Model model, CamOptions options)
-    : CamMethod(std::move(model), options.map_options()), options_(std::move(options)) {
+    : CamMethod(std::move(model), options.map_options(), "Cam", /*uses_gradients=*/false),
+      options_(std::move(options)) {
+  require_one_layer("Cam", "its weights are the classifier's, which sees only the layer feeding the global "
+                    "average pool");
   if (options_.weights().defined()) {
     const torch::Tensor& weights = options_.weights();
     TORCH_CHECK_VALUE(weights.dim() == 2, "Cam: the classifier weights must be [classes, channels], got shape ",
@@ -73,14 +75,12 @@ Cam::Cam(Model model, CamOptions options)
   }
 }
 
-torch::Tensor Cam::raw_map(const torch::Tensor& input, const Target& target) {
-  const std::string& layer = options_.layer();
-  torch::NoGradGuard no_grad;
-  LayerForward forward = detail::cam_forward(model_, input, layer, /*needs_gradient=*/false);
-  const torch::Tensor& activation = forward.activation;
+torch::Tensor Cam::layer_weights(const CamLayer& layer, const CamPass& pass) {
+  const torch::Tensor& activation = layer.activation;
+  const torch::Tensor& output = pass.output;
   const int64_t channels = activation.size(1);
   const std::string architecture =
-      "the model does not end in global average pooling + one linear layer after '" + layer + "'";
+      "the model does not end in global average pooling + one linear layer after '" + layer.name + "'";
 
   Classifier classifier;
   const bool given = options_.weights().defined();
@@ -91,27 +91,25 @@ torch::Tensor Cam::raw_map(const torch::Tensor& input, const Target& target) {
     classifier = find_classifier(model_);
   }
   torch::Tensor weight = classifier.weight.detach().to(activation.options());
-  TORCH_CHECK_VALUE(weight.size(1) == channels, "layer '", layer, "' has ", channels, " channels but the ",
+  TORCH_CHECK_VALUE(weight.size(1) == channels, "layer '", layer.name, "' has ", channels, " channels but the ",
                     "classifier '", classifier.name, "' takes ", weight.size(1), " features; ", architecture);
-  TORCH_CHECK_VALUE(weight.size(0) == forward.output.size(1), "the classifier '", classifier.name,
-                    "' has ", weight.size(0), " rows but the model has ", forward.output.size(1), " classes; ",
-                    architecture);
+  TORCH_CHECK_VALUE(weight.size(0) == output.size(1), "the classifier '", classifier.name, "' has ",
+                    weight.size(0), " rows but the model has ", output.size(1), " classes; ", architecture);
   if (!given) {
     torch::Tensor expected = activation.mean({2, 3}).matmul(weight.t());
     if (classifier.bias.defined()) expected = expected + classifier.bias.detach().to(activation.options());
-    const double scale = std::max(1.0, forward.output.abs().max().item<double>());
+    const double scale = std::max(1.0, output.abs().max().item<double>());
     const double tolerance = (activation.scalar_type() == at::kDouble ? 1e-8 : 1e-3) * scale;
-    const double difference = (forward.output - expected).abs().max().item<double>();
+    const double difference = (output - expected).abs().max().item<double>();
     TORCH_CHECK_VALUE(difference <= tolerance, architecture, " (the output differs from ",
                       "GAP(activation) · Wᵀ + b of the classifier '", classifier.name, "' by up to ", difference,
                       ")");
   }
 
-  torch::Tensor classes = target.class_indices(forward.output);
+  torch::Tensor classes = pass.target.class_indices(output);
   TORCH_CHECK_VALUE(classes.defined(), "CAM needs class indices as targets; a score-function target ",
                     "has no classifier row (use GradCam for arbitrary scores)");
-  torch::Tensor rows = weight.index_select(0, classes);  // [N, K]
-  return detail::weighted_channel_sum(rows.unsqueeze(2).unsqueeze(3), activation);
+  return weight.index_select(0, classes).unsqueeze(2).unsqueeze(3);  // [N, K, 1, 1]
 }
 
 }  // namespace nn_interpretability

@@ -1,5 +1,6 @@
-// The CAM base and the steps every CAM method shares: the layer forward pass, the activation
-// gradient, the weighted channel sum and the finish (ReLU, resize, finite check).
+// The CAM base and the steps every CAM method shares: the layers' forward pass, their gradients,
+// the weighted channel sum or principal component, and the finish (ReLU, augmentation average,
+// fusion of several layers, resize, finite check).
 #include "nn_interpretability/cam/cam_method.h"
 
 #include <ATen/ATen.h>
@@ -20,36 +21,74 @@ bool any_tensor_requires_grad(const Model& model) {
   return false;
 }
 
+bool all_captures_require_grad(const LayersForward& forward) {
+  for (const LayerCapture& capture : forward.layers)
+    for (const torch::Tensor& value : capture.values)
+      if (!value.requires_grad()) return false;
+  return true;
+}
+
+// Test-time augmentation (pytorch-grad-cam's default ttach transforms): horizontal flip off/on ×
+// pixel values scaled by 1.0, 0.9, 1.1. The first block is the input itself, so the target can be
+// resolved on it.
+constexpr int64_t kAugmentations = 6;
+constexpr double kAugmentationFactors[] = {1.0, 0.9, 1.1};
+
+torch::Tensor augmented(const torch::Tensor& input) {
+  const torch::Tensor flipped = input.flip({-1});
+  std::vector<torch::Tensor> copies;
+  for (const torch::Tensor& base : {input, flipped})
+    for (double factor : kAugmentationFactors) copies.push_back(factor == 1.0 ? base : base * factor);
+  return at::cat(copies, 0);
+}
+
+/// The maps of the six augmented copies [6 × N, 1, h, w], the flipped ones flipped back, averaged.
+torch::Tensor deaugmented_mean(const torch::Tensor& maps, int64_t batch) {
+  const torch::Tensor blocks = maps.view({kAugmentations, batch, maps.size(1), maps.size(2), maps.size(3)});
+  const int64_t half = kAugmentations / 2;
+  return (blocks.slice(0, 0, half).sum(0) + blocks.slice(0, half).flip({-1}).sum(0)) / kAugmentations;
+}
+
 }  // namespace
 
 void check_cam_activation(const torch::Tensor& activation, const std::string& layer) {
+  if (activation.dim() == 3) {
+    TORCH_CHECK_VALUE(false, "layer '", layer, "' outputs shape ", activation.sizes(), ", not a 4-D [N, C, h, w] ",
+                      "activation; for transformer tokens [N, tokens, C] give a reshape ",
+                      "(LayerReshape::tokens(), --reshape vit)");
+  }
   TORCH_CHECK_VALUE(activation.dim() == 4, "layer '", layer, "' outputs shape ", activation.sizes(),
                     "; CAM methods need a 4-D [N, C, h, w] activation");
 }
 
-LayerForward cam_forward(const Model& model, const torch::Tensor& input, const std::string& layer,
-                         bool needs_gradient) {
+LayersForward cam_forward(const Model& model, const torch::Tensor& input, const std::vector<LayerRequest>& layers,
+                          bool needs_gradient) {
   if (!needs_gradient) {
     torch::NoGradGuard no_grad;
-    LayerForward result = forward_with_layer(model, input, layer);
-    check_cam_activation(result.activation, layer);
-    return result;
+    return forward_with_layers(model, input, layers);
   }
   // Methods may be called inside a user's NoGradGuard; the guard restores the mode on every exit.
   torch::AutoGradMode grad_enabled(true);
-  // The input as is suffices when parameters that require grad put the layer into a graph; when the
+  // The input as is suffices when parameters that require grad put the layers into a graph; when the
   // model is frozen (or hides its parameters), a requires-grad alias of the input does it instead.
-  // Either way only the activation's gradient is ever computed.
-  LayerForward result;
+  // Either way only the activations' gradients are ever computed.
   if (any_tensor_requires_grad(model)) {
-    result = forward_with_layer(model, input, layer);
-    check_cam_activation(result.activation, layer);
-    if (result.activation.requires_grad()) return result;
+    LayersForward result = forward_with_layers(model, input, layers);
+    if (all_captures_require_grad(result)) return result;
   }
-  result = forward_with_layer(model, input.detach().requires_grad_(true), layer);
+  LayersForward result = forward_with_layers(model, input.detach().requires_grad_(true), layers);
+  for (const LayerCapture& capture : result.layers)
+    for (const torch::Tensor& value : capture.values)
+      TORCH_CHECK_VALUE(value.requires_grad(), "the output of layer '", capture.layer,
+                        "' is not part of an autograd graph (does the model detach it or run under NoGradGuard?)");
+  return result;
+}
+
+LayerForward cam_forward(const Model& model, const torch::Tensor& input, const std::string& layer,
+                         bool needs_gradient) {
+  LayersForward forward = cam_forward(model, input, std::vector<LayerRequest>{LayerRequest(layer)}, needs_gradient);
+  LayerForward result{forward.output, forward.layers.front().value()};
   check_cam_activation(result.activation, layer);
-  TORCH_CHECK_VALUE(result.activation.requires_grad(), "the output of layer '", layer,
-                    "' is not part of an autograd graph (does the model detach it or run under NoGradGuard?)");
   return result;
 }
 
@@ -78,6 +117,29 @@ torch::Tensor weighted_channel_sum(const torch::Tensor& weights, const torch::Te
   return (weights * activation).sum(1, /*keepdim=*/true);
 }
 
+torch::Tensor first_principal_component(const torch::Tensor& weighted, bool center) {
+  const int64_t batch = weighted.size(0);
+  torch::Tensor positions = weighted.flatten(2).transpose(1, 2);  // [N, h·w, K]
+  if (center) positions = positions - positions.mean(1, /*keepdim=*/true);
+  const torch::Tensor right = std::get<2>(at::linalg_svd(positions, /*full_matrices=*/false));  // [N, r, K]
+  torch::Tensor projection = positions.matmul(right.select(1, 0).unsqueeze(2)).squeeze(2);      // [N, h·w]
+  const torch::Tensor flip = std::get<0>(projection.min(1)).abs() > std::get<0>(projection.max(1)).abs();
+  projection = at::where(flip.unsqueeze(1), -projection, projection);
+  return projection.view({batch, 1, weighted.size(2), weighted.size(3)});
+}
+
+torch::Tensor min_max_scaled(const torch::Tensor& maps) {
+  const torch::Tensor rows = maps.flatten(1);
+  const std::vector<int64_t> shape(static_cast<size_t>(maps.dim()), 1);
+  std::vector<int64_t> column = shape;
+  column[0] = -1;
+  const torch::Tensor low = std::get<0>(rows.min(1)).view(column);
+  const torch::Tensor range = std::get<0>(rows.max(1)).view(column) - low;
+  const torch::Tensor varies = range > 0;
+  // Divide by 1 for flat maps, then zero them: no NaN.
+  return (maps - low) / at::where(varies, range, at::ones_like(range)) * varies;
+}
+
 torch::Tensor finish_cam_map(torch::Tensor map, const torch::Tensor& input, const CamMapOptions& options) {
   if (options.relu) map = map.clamp_min(0);
   map = map.detach();
@@ -91,16 +153,102 @@ torch::Tensor finish_cam_map(torch::Tensor map, const torch::Tensor& input, cons
 
 }  // namespace detail
 
-CamMethod::CamMethod(Model model, CamMapOptions options)
-    : ModelAttribution(std::move(model)), map_options_(std::move(options)) {}
-
-torch::Tensor CamMethod::compute(const torch::Tensor& input, const Target& target) {
-  return detail::finish_cam_map(raw_map(input, target), input, map_options_);
+CamMethod::CamMethod(Model model, CamMapOptions options, const char* class_name, bool uses_gradients)
+    : ModelAttribution(std::move(model)), map_options_(std::move(options)), uses_gradients_(uses_gradients) {
+  TORCH_CHECK_VALUE(!map_options_.layers.empty(), class_name, ": no layer given (layer is required)");
+  for (const std::string& layer : map_options_.layers)
+    TORCH_CHECK_VALUE(!layer.empty(), class_name, ": a layer name is empty (layer is required)");
 }
 
-torch::Tensor GradientCamMethod::raw_map(const torch::Tensor& input, const Target& target) {
-  detail::LayerGradient layer = detail::layer_gradient(model_, input, map_options().layer, target);
-  return detail::weighted_channel_sum(channel_weights(layer.activation, layer.gradient), layer.activation);
+void CamMethod::require_one_layer(const char* class_name, const char* why) const {
+  TORCH_CHECK_VALUE(map_options_.layers.size() == 1, class_name, " takes one layer, got ", map_options_.layers.size(),
+                    ": ", why);
+}
+
+void CamMethod::check_input_shape(const torch::Tensor& input) const {
+  const char* needs = map_options_.upsample != Upsample::kNone ? "upsampling"
+                      : map_options_.layers.size() > 1         ? "fusing several layers"
+                      : map_options_.aug_smooth                ? "aug_smooth"
+                                                               : nullptr;
+  if (needs != nullptr)
+    TORCH_CHECK_VALUE(input.dim() == 4, needs, " needs an image input [N, C, H, W], got shape ", input.sizes());
+}
+
+torch::Tensor CamMethod::reduce_channels(const torch::Tensor& weighted) const {
+  if (map_options_.eigen_smooth) return detail::first_principal_component(weighted, /*center=*/true);
+  return weighted.sum(1, /*keepdim=*/true);
+}
+
+std::vector<torch::Tensor> CamMethod::layer_maps(const torch::Tensor& rows, int64_t batch, const Target& target) {
+  const std::vector<LayerRequest> requests(map_options_.layers.begin(), map_options_.layers.end());
+  // Grad mode only for the capture and the gradient: the weights and maps are computed without it.
+  LayersForward forward;
+  std::vector<torch::Tensor> gradients(requests.size());
+  CamPass pass;
+  pass.input = rows;
+  {
+    torch::AutoGradMode grad_mode(uses_gradients_);
+    forward = detail::cam_forward(model_, rows, requests, uses_gradients_);
+    // Resolve "predicted" on the unaugmented rows (the first block); the copies keep that class.
+    pass.target = target.resolved(forward.output.slice(0, 0, batch));
+    if (batch != rows.size(0)) pass.target = pass.target.repeated(batch, rows.size(0) / batch);
+    // The scores are taken even where the weights do not use them (EigenCAM): a bad target is an error.
+    const torch::Tensor scores = pass.target.scores(forward.output);
+    if (uses_gradients_) {
+      TORCH_CHECK_VALUE(scores.requires_grad(), "the target's scores do not depend on layer '", requests.front().layer(),
+                        "'");
+      std::vector<torch::Tensor> activations;
+      for (const LayerCapture& capture : forward.layers) activations.push_back(capture.value());
+      gradients = torch::autograd::grad({scores}, activations, {at::ones_like(scores)}, /*retain_graph=*/false,
+                                        /*create_graph=*/false, /*allow_unused=*/true);
+      for (size_t i = 0; i < gradients.size(); ++i)
+        TORCH_CHECK_VALUE(gradients[i].defined(), "the target's scores do not depend on the output of layer '",
+                          map_options_.layers[i], "' (is the layer on the path from the input to the output?)");
+    }
+  }
+  torch::NoGradGuard no_grad;
+  pass.output = forward.output.detach();
+  std::vector<torch::Tensor> maps;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    CamLayer layer;
+    layer.name = map_options_.layers[i];
+    layer.output = forward.layers[i].value().detach();
+    layer.activation = map_options_.reshape.apply(layer.output, rows, layer.name);
+    detail::check_cam_activation(layer.activation, layer.name);
+    if (gradients[i].defined()) layer.gradient = map_options_.reshape.apply(gradients[i], rows, layer.name);
+    const torch::Tensor weights = layer_weights(layer, pass);
+    maps.push_back(reduce_channels(weights * layer.activation));
+  }
+  return maps;
+}
+
+torch::Tensor CamMethod::compute(const torch::Tensor& input, const Target& target) {
+  const int64_t batch = input.size(0);
+  std::vector<torch::Tensor> maps = layer_maps(map_options_.aug_smooth ? detail::augmented(input) : input, batch, target);
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor& map : maps) {
+    if (map_options_.relu) map = map.clamp_min(0);
+    if (map_options_.aug_smooth) map = detail::deaugmented_mean(map, batch);
+  }
+  torch::Tensor result;
+  if (maps.size() == 1) {
+    result = maps.front();
+    if (map_options_.upsample != Upsample::kNone)
+      result = upsample_map(result, {input.size(2), input.size(3)}, map_options_.upsample);
+  } else {
+    const Upsample mode = map_options_.upsample == Upsample::kNone ? Upsample::kBilinear : map_options_.upsample;
+    for (const torch::Tensor& map : maps) {
+      torch::Tensor scaled = detail::min_max_scaled(upsample_map(map, {input.size(2), input.size(3)}, mode));
+      result = result.defined() ? result + scaled : scaled;
+    }
+    result = result / static_cast<double>(maps.size());
+  }
+  detail::check_finite_result(result, "the map");
+  return result;
+}
+
+torch::Tensor GradientCamMethod::layer_weights(const CamLayer& layer, const CamPass& /*pass*/) {
+  return channel_weights(layer.activation, layer.gradient);
 }
 
 }  // namespace nn_interpretability

@@ -20,7 +20,7 @@ torch::Tensor grad_cam_plus_plus_weights(const torch::Tensor& activation, const 
 }  // namespace detail
 
 GradCamPlusPlus::GradCamPlusPlus(Model model, GradCamPlusPlusOptions options)
-    : GradientCamMethod(std::move(model), options.map_options()), options_(std::move(options)) {}
+    : GradientCamMethod(std::move(model), options.map_options(), "GradCamPlusPlus"), options_(std::move(options)) {}
 
 torch::Tensor GradCamPlusPlus::channel_weights(const torch::Tensor& activation, const torch::Tensor& gradient) const {
   return detail::grad_cam_plus_plus_weights(activation, gradient);

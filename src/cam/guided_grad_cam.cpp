@@ -14,11 +14,15 @@ namespace nn_interpretability {
 GuidedGradCam::GuidedGradCam(Model model, GuidedGradCamOptions options)
     : ModelAttribution(model),
       options_(std::move(options)),
-      grad_cam_(model, GradCamOptions(options_.layer()).relu(options_.relu()).upsample(options_.upsample())),
+      grad_cam_(model, GradCamOptions(options_.layer()).relu(options_.relu()).upsample(options_.upsample()).reshape(options_.reshape())),
       guided_backprop_(model) {
   TORCH_CHECK_VALUE(options_.upsample() != Upsample::kNone,
                     "GuidedGradCam: the Grad-CAM map must be upsampled to the input's size; Upsample::kNone is "
                     "not allowed");
+  TORCH_CHECK_VALUE(options_.layers().size() == 1, "GuidedGradCam takes one layer, got ", options_.layers().size());
+  TORCH_CHECK_VALUE(!options_.aug_smooth() && !options_.eigen_smooth(),
+                    "GuidedGradCam: aug_smooth and eigen_smooth are not supported (the guided gradients are not "
+                    "augmented); use them with GradCam");
 }
 
 void GuidedGradCam::check_input_shape(const torch::Tensor& input) const {
@@ -31,14 +35,16 @@ torch::Tensor GuidedGradCam::compute(const torch::Tensor& input, const Target& t
   // One forward pass on a requires-grad alias: it serves both gradients.
   torch::Tensor leaf = input.detach().requires_grad_(true);
   LayerForward forward = forward_with_layer(model_, leaf, layer);
-  detail::check_cam_activation(forward.activation, layer);
+  const LayerReshape& reshape = options_.reshape();
+  detail::check_cam_activation(reshape.apply(forward.activation, input, layer), layer);
   torch::Tensor scores = target.scores(forward.output);
   TORCH_CHECK_VALUE(scores.requires_grad(), "the target's scores do not depend on the input");
 
   // 1. Grad-CAM: the gradient down to the layer only, keeping the graph for the second pass.
   torch::Tensor layer_gradient =
       detail::activation_gradient(scores, forward.activation, layer, /*retain_graph=*/true);
-  torch::Tensor activation = forward.activation.detach();
+  layer_gradient = reshape.apply(layer_gradient, input, layer);
+  torch::Tensor activation = reshape.apply(forward.activation.detach(), input, layer);
   torch::Tensor map = detail::weighted_channel_sum(detail::grad_cam_weights(layer_gradient), activation);
   map = detail::finish_cam_map(map, input, options_.map_options());
 

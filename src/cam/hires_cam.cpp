@@ -4,7 +4,7 @@
 namespace nn_interpretability {
 
 HiResCam::HiResCam(Model model, HiResCamOptions options)
-    : GradientCamMethod(std::move(model), options.map_options()), options_(std::move(options)) {}
+    : GradientCamMethod(std::move(model), options.map_options(), "HiResCam"), options_(std::move(options)) {}
 
 torch::Tensor HiResCam::channel_weights(const torch::Tensor& /*activation*/, const torch::Tensor& gradient) const {
   return gradient;

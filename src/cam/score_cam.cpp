@@ -10,7 +10,8 @@
 namespace nn_interpretability {
 
 ScoreCam::ScoreCam(Model model, ScoreCamOptions options)
-    : CamMethod(std::move(model), options.map_options()), options_(std::move(options)) {
+    : CamMethod(std::move(model), options.map_options(), "ScoreCam", /*uses_gradients=*/false),
+      options_(std::move(options)) {
   check_rows_per_call("ScoreCam", options_.rows_per_call(), options_.memory_budget());
 }
 
@@ -18,18 +19,15 @@ void ScoreCam::check_input_shape(const torch::Tensor& input) const {
   TORCH_CHECK_VALUE(input.dim() == 4, "the input must be an image batch [N, C, H, W], got shape ", input.sizes());
 }
 
-torch::Tensor ScoreCam::raw_map(const torch::Tensor& input, const Target& target) {
-  torch::NoGradGuard no_grad;
-  LayerForward forward = detail::cam_forward(model_, input, options_.layer(), /*needs_gradient=*/false);
-  const torch::Tensor activation = forward.activation.detach();
+torch::Tensor ScoreCam::layer_weights(const CamLayer& layer, const CamPass& pass) {
+  const torch::Tensor& activation = layer.activation;
+  const torch::Tensor& input = pass.input;
   const int64_t batch = activation.size(0);
   const int64_t channels = activation.size(1);
   const int64_t height = input.size(2);
   const int64_t width = input.size(3);
-
-  // Resolve "predicted" once, on the clean input; the masked copies are scored for the same class.
-  const Target resolved = target.resolved(forward.output);
-  const torch::Tensor classes = resolved.class_indices(forward.output);  // undefined for a score function
+  // The target was resolved on the clean input; the masked copies are scored for the same class.
+  const torch::Tensor classes = pass.target.class_indices(pass.output);  // undefined for a score function
 
   // Row r of the flattened work list is (example r / K, channel r % K).
   const torch::Tensor flat = activation.reshape({batch * channels, 1, activation.size(2), activation.size(3)});
@@ -40,26 +38,21 @@ torch::Tensor ScoreCam::raw_map(const torch::Tensor& input, const Target& target
       copies_per_call(options_.rows_per_call(), masked_inputs, /*batch=*/1, row_bytes, options_.memory_budget());
   for (int64_t start = 0; start < masked_inputs; start += per_call) {
     const int64_t end = std::min(masked_inputs, start + per_call);
-    torch::Tensor masks = upsample_map(flat.slice(0, start, end), {height, width}, Upsample::kBilinear);
-    const torch::Tensor rows = masks.flatten(1);
-    const torch::Tensor low = std::get<0>(rows.min(1)).view({-1, 1, 1, 1});
-    const torch::Tensor range = std::get<0>(rows.max(1)).view({-1, 1, 1, 1}) - low;
-    const torch::Tensor varies = range > 0;
-    // Divide by 1 for constant channels, then zero them: no NaN for flat channels.
-    masks = (masks - low) / at::where(varies, range, at::ones_like(range)) * varies;
-
-    const torch::Tensor examples = at::arange(start, end, forward.output.options().dtype(at::kLong)).div(
-        channels, /*rounding_mode=*/"floor");
+    // A constant channel gives an all-zero mask.
+    const torch::Tensor masks =
+        detail::min_max_scaled(upsample_map(flat.slice(0, start, end), {height, width}, Upsample::kBilinear));
+    const torch::Tensor examples =
+        at::arange(start, end, pass.output.options().dtype(at::kLong)).div(channels, /*rounding_mode=*/"floor");
     torch::Tensor output = model_.forward(input.index_select(0, examples) * masks);
     torch::Tensor scores;
     if (classes.defined()) {
       scores = output.softmax(1).gather(1, classes.index_select(0, examples).unsqueeze(1)).squeeze(1);
     } else {
-      scores = resolved.scores(output);
+      scores = pass.target.scores(output);
     }
     weights.slice(0, start, end).copy_(scores);
   }
-  return detail::weighted_channel_sum(weights.view({batch, channels, 1, 1}), activation);
+  return weights.view({batch, channels, 1, 1});
 }
 
 }  // namespace nn_interpretability

@@ -10,13 +10,18 @@
 
 #include <c10/util/Exception.h>
 
+#include "nn_interpretability/cam/ablation_cam.h"
 #include "nn_interpretability/cam/cam.h"
+#include "nn_interpretability/cam/eigen_cam.h"
+#include "nn_interpretability/cam/eigen_grad_cam.h"
 #include "nn_interpretability/cam/grad_cam.h"
+#include "nn_interpretability/cam/grad_cam_elementwise.h"
 #include "nn_interpretability/cam/grad_cam_plus_plus.h"
 #include "nn_interpretability/cam/guided_grad_cam.h"
 #include "nn_interpretability/cam/hires_cam.h"
 #include "nn_interpretability/cam/layer_cam.h"
 #include "nn_interpretability/cam/score_cam.h"
+#include "nn_interpretability/cam/xgrad_cam.h"
 #include "nn_interpretability/core/rows_per_call.h"
 #include "nn_interpretability/gradient/deconvolution.h"
 #include "nn_interpretability/gradient/guided_backprop.h"
@@ -92,21 +97,59 @@ Upsample parse_upsample(const std::string& name) {
   return Upsample::kNone;  // "none"; other words were refused by the schema check
 }
 
-/// layer, relu, upsample: every CAM method's options, with the defaults of its options struct.
+/// Which of the shared CAM options a method has beyond layer, relu, upsample and reshape.
+struct CamFeatures {
+  bool several_layers = true;  ///< a comma-separated list of layers, fused
+  bool eigen_smooth = true;
+  bool aug_smooth = true;
+};
+
+/// The CAM options shared by the family, with the defaults of the method's options struct.
 template <typename Options>
-std::vector<OptionSchema> cam_options_schema(const Options& defaults) {
-  OptionSchema layer = option_of("layer", OptionType::kString, "", "the layer explained (CAM family); see `nni layers`");
+std::vector<OptionSchema> cam_options_schema(const Options& defaults, CamFeatures features = {}) {
+  OptionSchema layer = option_of("layer", OptionType::kString, "",
+                                 features.several_layers
+                                     ? "the layer explained (CAM family; several, comma-separated, are fused); see "
+                                       "`nni layers`"
+                                     : "the layer explained (CAM family); see `nni layers`");
   layer.required = true;
-  return {layer, flag("relu", defaults.relu(), "the ReLU on the map (CAM family)"),
-          choice("upsample", upsample_name(defaults.upsample()), "resize the map to the input's size (CAM family)",
-                 {"none", "bilinear", "nearest", "bicubic"})};
+  std::vector<OptionSchema> schema = {
+      layer, flag("relu", defaults.relu(), "the ReLU on the map (CAM family)"),
+      choice("upsample", upsample_name(defaults.upsample()), "resize the map to the input's size (CAM family)",
+             {"none", "bilinear", "nearest", "bicubic"}),
+      option_of("reshape", OptionType::kString, "none",
+                "how the layer's output becomes [N, C, h, w]: none, vit (tokens, class token first), "
+                "tokens:<prefix>[:<h>x<w>], swin (channels last) (CAM family)")};
+  if (features.eigen_smooth)
+    schema.push_back(flag("eigen_smooth", false, "the first principal component of the weighted activations (CAM family)"));
+  if (features.aug_smooth)
+    schema.push_back(flag("aug_smooth", false, "average over flipped and brightness-scaled inputs (CAM family)"));
+  return schema;
 }
 
-/// Applies a config's CAM options to a CAM options struct.
+std::vector<std::string> split_layers(const std::string& text) {
+  std::vector<std::string> layers;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = text.find(',', start);
+    layers.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return layers;
+}
+
+/// A CAM options struct from a config: the layer(s) and the shared CAM options.
 template <typename Options>
-Options cam_options(Options options, const MethodConfig& config) {
+Options cam_options(const MethodConfig& config) {
+  const std::vector<std::string> layers = split_layers(config.layer());
+  Options options(layers.front());
+  if (layers.size() > 1) options.layers(layers);
   if (auto relu = config.get_bool("relu")) options.relu(*relu);
   if (auto upsample = config.get_string("upsample")) options.upsample(parse_upsample(*upsample));
+  if (auto reshape = config.get_string("reshape")) options.reshape(LayerReshape::parse(*reshape));
+  if (auto eigen = config.get_bool("eigen_smooth")) options.eigen_smooth(*eigen);
+  if (auto aug = config.get_bool("aug_smooth")) options.aug_smooth(*aug);
   return options;
 }
 
@@ -130,7 +173,27 @@ Make plain() {
 template <typename Method, typename Options>
 Make cam() {
   return [](const Model& model, const MethodConfig& config) {
-    return std::make_shared<Method>(model, cam_options(Options(config.layer()), config));
+    return std::make_shared<Method>(model, cam_options<Options>(config));
+  };
+}
+
+/// An EigenCAM-style method: the CAM options and `center`.
+template <typename Method, typename Options>
+Make eigen_cam() {
+  return [](const Model& model, const MethodConfig& config) {
+    Options options = cam_options<Options>(config);
+    if (auto center = config.get_bool("center")) options.center(*center);
+    return std::make_shared<Method>(model, options);
+  };
+}
+
+/// A CAM method that runs perturbed forward passes: the CAM options, rows_per_call.
+template <typename Method, typename Options>
+Make perturbing_cam() {
+  return [](const Model& model, const MethodConfig& config) {
+    Options options = cam_options<Options>(config);
+    if (auto rows = config.get_int("rows_per_call")) options.rows_per_call(*rows);
+    return std::make_shared<Method>(model, options);
   };
 }
 
@@ -201,11 +264,11 @@ std::vector<MethodInfo> make_registry() {
 
   // CAM family
   add({"cam", "Cam", "class activation map at a layer feeding global average pooling + linear (Zhou et al. 2016)",
-       ResultKind::kLayerMap, cam_options_schema(CamOptions("")), cam<Cam, CamOptions>()});
+       ResultKind::kLayerMap, cam_options_schema(CamOptions(""), {/*several_layers=*/false}), cam<Cam, CamOptions>()});
   add({"grad_cam", "GradCam", "layer channels weighted by their mean gradients (Selvaraju et al. 2017)",
        ResultKind::kLayerMap, cam_options_schema(GradCamOptions("")), cam<GradCam, GradCamOptions>()});
   add({"guided_grad_cam", "GuidedGradCam", "guided backprop times the upsampled Grad-CAM map (Selvaraju et al. 2017)",
-       ResultKind::kInputShaped, cam_options_schema(GuidedGradCamOptions("")),
+       ResultKind::kInputShaped, cam_options_schema(GuidedGradCamOptions(""), {false, false, false}),
        cam<GuidedGradCam, GuidedGradCamOptions>()});
   add({"grad_cam_pp", "GradCamPlusPlus",
        "Grad-CAM++: weights from positive higher-order gradients (Chattopadhyay et al. 2018)", ResultKind::kLayerMap,
@@ -214,16 +277,36 @@ std::vector<MethodInfo> make_registry() {
   score_cam_options.push_back(rows_per_call_schema(std::to_string(score_cam.rows_per_call())));
   add({"score_cam", "ScoreCam",
        "channels weighted by the score of the input masked with them, gradient-free (Wang et al. 2020)",
-       ResultKind::kLayerMap, score_cam_options, [](const Model& model, const MethodConfig& config) {
-         ScoreCamOptions options = cam_options(ScoreCamOptions(config.layer()), config);
-         if (auto rows = config.get_int("rows_per_call")) options.rows_per_call(*rows);
-         return std::make_shared<ScoreCam>(model, options);
-       }});
+       ResultKind::kLayerMap, score_cam_options, perturbing_cam<ScoreCam, ScoreCamOptions>()});
   add({"layer_cam", "LayerCam", "activations weighted by their own positive gradients (Jiang et al. 2021)",
        ResultKind::kLayerMap, cam_options_schema(LayerCamOptions("")), cam<LayerCam, LayerCamOptions>()});
 
   add({"hires_cam", "HiResCam", "activations weighted by their own gradients, faithful to the score (Draelos & Carin 2020)",
        ResultKind::kLayerMap, cam_options_schema(HiResCamOptions("")), cam<HiResCam, HiResCamOptions>()});
+
+  add({"xgrad_cam", "XGradCam", "gradients averaged with the activations as weights (Fu et al. 2020)",
+       ResultKind::kLayerMap, cam_options_schema(XGradCamOptions("")), cam<XGradCam, XGradCamOptions>()});
+  add({"grad_cam_elementwise", "GradCamElementwise",
+       "activations times gradients, rectified before the channel sum (pytorch-grad-cam)", ResultKind::kLayerMap,
+       cam_options_schema(GradCamElementwiseOptions("")), cam<GradCamElementwise, GradCamElementwiseOptions>()});
+  const EigenCamOptions eigen_cam_defaults("");
+  std::vector<OptionSchema> eigen_cam_options = cam_options_schema(eigen_cam_defaults, {true, false, true});
+  eigen_cam_options.push_back(
+      flag("center", eigen_cam_defaults.center(), "eigen CAMs: centre the channels before the SVD (pytorch-grad-cam)"));
+  add({"eigen_cam", "EigenCam", "first principal component of the activations, class-agnostic (Muhammad & Yeasin 2020)",
+       ResultKind::kLayerMap, eigen_cam_options, eigen_cam<EigenCam, EigenCamOptions>()});
+  const EigenGradCamOptions eigen_grad_cam_defaults("");
+  std::vector<OptionSchema> eigen_grad_cam_options = cam_options_schema(eigen_grad_cam_defaults, {true, false, true});
+  eigen_grad_cam_options.push_back(flag("center", eigen_grad_cam_defaults.center(),
+                                        "eigen CAMs: centre the channels before the SVD (pytorch-grad-cam)"));
+  add({"eigen_grad_cam", "EigenGradCam", "first principal component of activations times gradients (pytorch-grad-cam)",
+       ResultKind::kLayerMap, eigen_grad_cam_options, eigen_cam<EigenGradCam, EigenGradCamOptions>()});
+  const AblationCamOptions ablation_cam("");
+  std::vector<OptionSchema> ablation_cam_options = cam_options_schema(ablation_cam);
+  ablation_cam_options.push_back(rows_per_call_schema(std::to_string(ablation_cam.rows_per_call())));
+  add({"ablation_cam", "AblationCam",
+       "channels weighted by the score's relative drop when each is zeroed, gradient-free (Desai & Ramaswamy 2020)",
+       ResultKind::kLayerMap, ablation_cam_options, perturbing_cam<AblationCam, AblationCamOptions>()});
 
   // One option name, one type: the command line has one flag per name.
   for (const auto& a : list)

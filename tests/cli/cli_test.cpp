@@ -148,11 +148,12 @@ TEST_CASE("nni methods lists every registered method, one line each") {
   }
 }
 
-TEST_CASE("The registry holds the fourteen public methods under their command-line names") {
+TEST_CASE("The registry holds the nineteen public methods under their command-line names") {
   const std::vector<std::string> expected = {"vanilla_gradient", "saliency",        "input_x_gradient", "guided_backprop",
                                              "deconvolution",    "integrated_gradients", "smoothgrad",   "cam",
                                              "grad_cam",         "guided_grad_cam", "grad_cam_pp",      "score_cam",
-                                             "layer_cam",        "hires_cam"};
+                                             "layer_cam",        "hires_cam",       "xgrad_cam",
+                                             "grad_cam_elementwise", "eigen_cam", "eigen_grad_cam",  "ablation_cam"};
   std::vector<std::string> names;
   for (const auto& info : nni::methods()) names.push_back(info.name);
   CHECK(names == expected);

@@ -41,7 +41,8 @@ class Cam : public CamMethod {
   const CamOptions& options() const { return options_; }
 
  protected:
-  torch::Tensor raw_map(const torch::Tensor& input, const Target& target) override;
+  /// The classifier rows of the target classes, [N, K, 1, 1].
+  torch::Tensor layer_weights(const CamLayer& layer, const CamPass& pass) override;
 
  private:
   CamOptions options_;

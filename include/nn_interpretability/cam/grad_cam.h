@@ -28,7 +28,7 @@ struct GradCamOptions : CamOptionsBase<GradCamOptions> {
 class GradCam : public GradientCamMethod {
  public:
   GradCam(Model model, GradCamOptions options)
-      : GradientCamMethod(std::move(model), options.map_options()), options_(std::move(options)) {}
+      : GradientCamMethod(std::move(model), options.map_options(), "GradCam"), options_(std::move(options)) {}
 
   std::string name() const override { return "grad_cam"; }
   std::string class_name() const override { return "GradCam"; }

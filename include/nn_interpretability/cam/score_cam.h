@@ -48,7 +48,8 @@ class ScoreCam : public CamMethod {
 
  protected:
   void check_input_shape(const torch::Tensor& input) const override;
-  torch::Tensor raw_map(const torch::Tensor& input, const Target& target) override;
+  /// α_k, [N, K, 1, 1], from the masked forward passes.
+  torch::Tensor layer_weights(const CamLayer& layer, const CamPass& pass) override;
 
  private:
   ScoreCamOptions options_;

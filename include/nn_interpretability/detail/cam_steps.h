@@ -3,6 +3,7 @@
 // Messages do not name the method: Attribution::attribute adds the class name.
 
 #include <string>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -22,7 +23,12 @@ namespace detail {
 LayerForward cam_forward(const Model& model, const torch::Tensor& input, const std::string& layer,
                          bool needs_gradient);
 
-/// Throws unless `activation` is a 4-D [N, C, h, w] tensor.
+/// cam_forward for several layers at once (one forward pass); the activations are not checked
+/// (the caller rearranges them first).
+LayersForward cam_forward(const Model& model, const torch::Tensor& input, const std::vector<LayerRequest>& layers,
+                          bool needs_gradient);
+
+/// Throws unless `activation` is a 4-D [N, C, h, w] tensor (with a hint for token-shaped outputs).
 void check_cam_activation(const torch::Tensor& activation, const std::string& layer);
 
 /// A layer's activation and the gradient of the target's scores with respect to it, both detached.
@@ -45,6 +51,14 @@ torch::Tensor grad_cam_weights(const torch::Tensor& gradient);
 
 /// Σ_k (weights ⊙ activation)_k as [N, 1, h, w]; `weights` broadcasts to the activation.
 torch::Tensor weighted_channel_sum(const torch::Tensor& weights, const torch::Tensor& activation);
+
+/// The first principal component of `weighted` [N, K, h, w] over the h·w positions, per example:
+/// the [h·w, K] matrix M (centred per channel when `center`), its first right singular vector v,
+/// the map M v as [N, 1, h, w], its sign flipped where |min| > |max| (the SVD's sign is arbitrary).
+torch::Tensor first_principal_component(const torch::Tensor& weighted, bool center);
+
+/// Each map [N, 1, h, w] scaled to [0, 1] per example by its min and max; a flat map gives zeros.
+torch::Tensor min_max_scaled(const torch::Tensor& maps);
 
 /// The final step of every CAM: ReLU when asked, then (unless kNone) resized to the input's H×W,
 /// detached, and checked for NaN or Inf.

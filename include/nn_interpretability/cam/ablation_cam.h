@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+#include <torch/arg.h>
+
+#include "nn_interpretability/cam/cam_method.h"
+#include "nn_interpretability/core/rows_per_call.h"
+
+namespace nn_interpretability {
+
+struct AblationCamOptions : CamOptionsBase<AblationCamOptions> {
+  /// `layer`: the dotted name of the layer whose channels are ablated, e.g. "layer4".
+  /// Defaults: relu on, upsample kNone.
+  AblationCamOptions(std::string layer) : CamOptionsBase(std::move(layer)) {}  // NOLINT(google-explicit-constructor)
+  AblationCamOptions(const char* layer) : CamOptionsBase(layer) {}             // NOLINT(google-explicit-constructor)
+  /// Ablated copies per forward pass (N × K in all); 0 = all in one call; kAutomaticRowsPerCall =
+  /// about 320 within `memory_budget` (rows_per_call.h).
+  TORCH_ARG(int64_t, rows_per_call) = 64;
+  /// Input bytes per call the automatic choice stays within.
+  TORCH_ARG(int64_t, memory_budget) = kDefaultRowsPerCallBudget;
+};
+
+/// Ablation-CAM: gradient-free. For each channel k the layer's output is replaced by itself with
+/// channel k set to 0 and the rest of the model is run; the channel's weight is the relative drop
+/// of the target score, α_k = (y_c − y_c^k) / y_c, and map = ReLU(Σ_k α_k A_k). The paper's zero
+/// ablation everywhere; pytorch-grad-cam instead sets the channel to min(A) − 10⁷ where the layer's
+/// output is not ≥ 0 (the two agree after a ReLU). The score y_c is the model's output for a class
+/// target (the logit, no softmax) or the score function's value; a score of exactly 0 is refused
+/// (the relative drop is undefined). Costs N × K forward passes without autograd, `rows_per_call`
+/// at a time; the layers before the ablated one are recomputed for each (no caching).
+/// Desai & Ramaswamy, "Ablation-CAM: Visual Explanations for Deep Convolutional Network via
+/// Gradient-free Localization", WACV 2020.
+/// Result: [N, 1, h, w] at the layer's resolution (or [N, 1, H, W] with `upsample`), raw.
+///
+/// Example:
+///   nn_interpretability::AblationCam method(model, nn_interpretability::AblationCamOptions("layer4"));
+///   torch::Tensor maps = method.attribute(images, labels);
+class AblationCam : public CamMethod {
+ public:
+  AblationCam(Model model, AblationCamOptions options);
+
+  std::string name() const override { return "ablation_cam"; }
+  std::string class_name() const override { return "AblationCam"; }
+  const AblationCamOptions& options() const { return options_; }
+
+ protected:
+  /// α_k, [N, K, 1, 1], from the ablated forward passes.
+  torch::Tensor layer_weights(const CamLayer& layer, const CamPass& pass) override;
+
+ private:
+  AblationCamOptions options_;
+};
+
+}  // namespace nn_interpretability
