@@ -173,7 +173,10 @@ std::string method_options_help() {
     if (!defaults_text.empty()) text += " (default " + defaults_text + ")";
     if (entry.methods.size() > 1 && option.help.find("(CAM family)") == std::string::npos)
       text += " [" + join_words(names, "and") + "]";
-    help << "  " << std::left << std::setw(24) << usage << wrapped(text) << '\n';
+    // A flag too long for its column gets a line of its own.
+    if (usage.size() >= 24) help << "  " << usage << '\n' << std::string(26, ' ');
+    else help << "  " << std::left << std::setw(24) << usage;
+    help << wrapped(text) << '\n';
   }
   return help.str();
 }
