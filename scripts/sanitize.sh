@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the library, the CLI and every test executable with AddressSanitizer and
-# UndefinedBehaviorSanitizer in build-asan/ (RelWithDebInfo) and runs the tests through ctest.
+# UndefinedBehaviorSanitizer in build-asan/ (RelWithDebInfo at -O1 -g1) and runs the tests through ctest.
 # See docs/fuzzing_and_sanitizers.md.
 #
 # Usage: scripts/sanitize.sh [CTEST_ARGS...]     e.g. scripts/sanitize.sh -R data_tests
@@ -48,6 +48,7 @@ command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 cmake -S . -B "$build_dir" "${generator[@]}" \
   -DCMAKE_CXX_COMPILER="$cxx" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
   -DCMAKE_CXX_FLAGS="$flags" \
   -DCMAKE_EXE_LINKER_FLAGS="$flags" \
   -DCMAKE_SHARED_LINKER_FLAGS="$flags" \
