@@ -174,6 +174,13 @@ std::vector<Column> columns_for(const nni::Model& model, const std::string& cam_
        Display::kHeatmapOverlay},
       {"Score-CAM", std::make_shared<nni::ScoreCam>(model, nni::ScoreCamOptions(cam_layer)), Display::kHeatmapOverlay},
       {"LayerCAM", std::make_shared<nni::LayerCam>(model, nni::LayerCamOptions(cam_layer)), Display::kHeatmapOverlay},
+      {"HiResCAM", std::make_shared<nni::HiResCam>(model, nni::HiResCamOptions(cam_layer)), Display::kHeatmapOverlay},
+      {"XGrad-CAM", std::make_shared<nni::XGradCam>(model, nni::XGradCamOptions(cam_layer)), Display::kHeatmapOverlay},
+      {"EigenCAM", std::make_shared<nni::EigenCam>(model, nni::EigenCamOptions(cam_layer)), Display::kHeatmapOverlay},
+      {"Ablation-CAM", std::make_shared<nni::AblationCam>(model, nni::AblationCamOptions(cam_layer)),
+       Display::kHeatmapOverlay},
+      {"Grad-CAM, aug_smooth", std::make_shared<nni::GradCam>(model, nni::GradCamOptions(cam_layer).aug_smooth(true)),
+       Display::kHeatmapOverlay},
   };
 }
 
