@@ -4,7 +4,14 @@
 #include "support/catch_torch.h"
 #include <torch/torch.h>
 
+#include <fstream>
+#include <sstream>
+
+#include <torch/script.h>
+
+#include "nn_interpretability/io/npy.h"
 #include "nn_interpretability/model/layer.h"
+#include "nn_interpretability/model/torchscript.h"
 #include "nn_interpretability/nn_interpretability.h"
 #include "support/all_close.h"
 #include "support/model_snapshot.h"
@@ -322,4 +329,61 @@ TEST_CASE("The new CAMs are registered with their shared options", "[cam][regist
   auto model = gap_model(2, 4, 3, 1, torch::kDouble);
   CHECK_THROWS_WITH(nni::make_method("grad_cam", model, nni::MethodConfig().layer("1").set("reshape", "vitt")),
                     Catch::Contains("unknown reshape 'vitt'"));
+}
+
+TEST_CASE("The new CAMs agree with pytorch-grad-cam's raw maps on scripted and traced torchvision models",
+          "[cam][real_models][pytorch_grad_cam]") {
+  // Written by tests/fixtures/cam_reference/export_cam_reference.py from pytorch-grad-cam's own code
+  // (and the papers' definitions where they differ); the models and inputs are ../real_models'.
+  const std::string real = std::string(NNI_SOURCE_DIR) + "/tests/fixtures/real_models/";
+  const std::string dir = std::string(NNI_SOURCE_DIR) + "/tests/fixtures/cam_reference/";
+  struct Case {
+    std::string reference, method;
+    nni::MethodConfig config;
+  };
+  const std::vector<Case> cases = {
+      {"xgrad_cam", "xgrad_cam", {}},
+      {"grad_cam_elementwise", "grad_cam_elementwise", {}},
+      {"hires_cam", "hires_cam", {}},
+      {"eigen_cam", "eigen_cam", {}},
+      {"eigen_cam_centered", "eigen_cam", nni::MethodConfig().set("center", true)},
+      {"eigen_grad_cam", "eigen_grad_cam", {}},
+      {"grad_cam_eigen_smooth", "grad_cam", nni::MethodConfig().set("eigen_smooth", true)},
+      {"ablation_cam", "ablation_cam", {}},
+  };
+  std::ifstream manifest(dir + "manifest.txt");
+  REQUIRE(manifest.good());
+  int64_t compared = 0;
+  std::string line;
+  while (std::getline(manifest, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    const std::string file = line.substr(0, line.find(' '));
+    const size_t first = file.find("__");
+    const size_t second = file.find("__", first + 2);
+    const std::string family = file.substr(0, first);
+    const std::string layer = file.substr(first + 2, second - first - 2);
+    const std::string name = file.substr(second + 2, file.size() - second - 2 - 4);  // without ".npy"
+    const Case* match = nullptr;
+    for (const Case& c : cases)
+      if (c.reference == name) match = &c;
+    REQUIRE(match != nullptr);
+    const torch::Tensor input = nni::read_npy(real + family + "_input.npy");
+    const torch::Tensor target = nni::read_npy(real + family + "_target.npy");
+    const torch::Tensor expected = nni::read_npy(dir + file);
+    for (const char* kind : {"scripted", "traced"}) {
+      torch::jit::Module module = torch::jit::load(real + family + "_" + kind + ".pt");
+      module.eval();
+      const nni::Model model(module);
+      nni::MethodConfig config = match->config;
+      config.layer(layer);
+      const torch::Tensor actual = nni::make_method(match->method, model, config)->attribute(input, target);
+      INFO(file << " " << kind);
+      REQUIRE(actual.sizes() == expected.sizes());
+      const double scale = expected.abs().max().item<double>();
+      REQUIRE(scale > 0);
+      CHECK((actual - expected).abs().max().item<double>() / scale <= 1e-4);
+      ++compared;
+    }
+  }
+  CHECK(compared == 2 * 24);
 }
