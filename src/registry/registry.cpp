@@ -199,11 +199,16 @@ Make perturbing_cam() {
 
 std::vector<MethodInfo> make_registry() {
   std::vector<MethodInfo> list;
-  auto add = [&list](MethodInfo info) {
+  auto add = [&list](MethodInfo info, MethodCost cost = {}) {
+    info.cost = std::move(cost);
     info.needs_layer = info.option("layer") != nullptr && info.option("layer")->required;
     info.layer_map = info.result == ResultKind::kLayerMap;
     list.push_back(std::move(info));
   };
+  // The benchmark's floors and targets: gradient CAMs stop their backward at the layer, hence below
+  // one forward + backward; per-channel methods run one no-grad pass per channel and example.
+  const MethodCost kGradientCamCost{MethodCost::Floor::kForwardBackward, "", false, 0.80};
+  const MethodCost kPerChannelCost{MethodCost::Floor::kForward, "", true, 1.10};
   const IntegratedGradientsOptions ig;
   const SmoothGradOptions sg;
   const ScoreCamOptions score_cam("");
@@ -230,7 +235,8 @@ std::vector<MethodInfo> make_registry() {
          if (auto steps = config.get_int("steps")) options.steps(*steps);
          if (auto rows = config.get_int("rows_per_call")) options.rows_per_call(*rows);
          return std::make_shared<IntegratedGradients>(model, options);
-       }});
+       }},
+      MethodCost{MethodCost::Floor::kForwardBackward, "steps", false, 1.10});
 
   // wrappers
   add({"smoothgrad", "SmoothGrad",
@@ -260,53 +266,62 @@ std::vector<MethodInfo> make_registry() {
                                                     : SmoothGradVariant::kMean);
          }
          return std::make_shared<SmoothGrad>(std::move(base), options);
-       }});
+       }},
+      MethodCost{MethodCost::Floor::kForwardBackward, "samples", false, 1.10});
 
   // CAM family
   add({"cam", "Cam", "class activation map at a layer feeding global average pooling + linear (Zhou et al. 2016)",
-       ResultKind::kLayerMap, cam_options_schema(CamOptions(""), {/*several_layers=*/false}), cam<Cam, CamOptions>()});
+       ResultKind::kLayerMap, cam_options_schema(CamOptions(""), {/*several_layers=*/false}), cam<Cam, CamOptions>()},
+      MethodCost{MethodCost::Floor::kForward, "", false, 1.05});
   add({"grad_cam", "GradCam", "layer channels weighted by their mean gradients (Selvaraju et al. 2017)",
-       ResultKind::kLayerMap, cam_options_schema(GradCamOptions("")), cam<GradCam, GradCamOptions>()});
+       ResultKind::kLayerMap, cam_options_schema(GradCamOptions("")), cam<GradCam, GradCamOptions>()}, kGradientCamCost);
   add({"guided_grad_cam", "GuidedGradCam", "guided backprop times the upsampled Grad-CAM map (Selvaraju et al. 2017)",
        ResultKind::kInputShaped, cam_options_schema(GuidedGradCamOptions(""), {false, false, false}),
-       cam<GuidedGradCam, GuidedGradCamOptions>()});
+       cam<GuidedGradCam, GuidedGradCamOptions>()},
+      MethodCost{MethodCost::Floor::kForwardBackward, "", false, 1.50});
   add({"grad_cam_pp", "GradCamPlusPlus",
        "Grad-CAM++: weights from positive higher-order gradients (Chattopadhyay et al. 2018)", ResultKind::kLayerMap,
-       cam_options_schema(GradCamPlusPlusOptions("")), cam<GradCamPlusPlus, GradCamPlusPlusOptions>()});
+       cam_options_schema(GradCamPlusPlusOptions("")), cam<GradCamPlusPlus, GradCamPlusPlusOptions>()},
+      kGradientCamCost);
   std::vector<OptionSchema> score_cam_options = cam_options_schema(score_cam);
   score_cam_options.push_back(rows_per_call_schema(std::to_string(score_cam.rows_per_call())));
   add({"score_cam", "ScoreCam",
        "channels weighted by the score of the input masked with them, gradient-free (Wang et al. 2020)",
-       ResultKind::kLayerMap, score_cam_options, perturbing_cam<ScoreCam, ScoreCamOptions>()});
+       ResultKind::kLayerMap, score_cam_options, perturbing_cam<ScoreCam, ScoreCamOptions>()},
+      kPerChannelCost);
   add({"layer_cam", "LayerCam", "activations weighted by their own positive gradients (Jiang et al. 2021)",
-       ResultKind::kLayerMap, cam_options_schema(LayerCamOptions("")), cam<LayerCam, LayerCamOptions>()});
+       ResultKind::kLayerMap, cam_options_schema(LayerCamOptions("")), cam<LayerCam, LayerCamOptions>()}, kGradientCamCost);
 
   add({"hires_cam", "HiResCam", "activations weighted by their own gradients, faithful to the score (Draelos & Carin 2020)",
-       ResultKind::kLayerMap, cam_options_schema(HiResCamOptions("")), cam<HiResCam, HiResCamOptions>()});
+       ResultKind::kLayerMap, cam_options_schema(HiResCamOptions("")), cam<HiResCam, HiResCamOptions>()}, kGradientCamCost);
 
   add({"xgrad_cam", "XGradCam", "gradients averaged with the activations as weights (Fu et al. 2020)",
-       ResultKind::kLayerMap, cam_options_schema(XGradCamOptions("")), cam<XGradCam, XGradCamOptions>()});
+       ResultKind::kLayerMap, cam_options_schema(XGradCamOptions("")), cam<XGradCam, XGradCamOptions>()}, kGradientCamCost);
   add({"grad_cam_elementwise", "GradCamElementwise",
        "activations times gradients, rectified before the channel sum (pytorch-grad-cam)", ResultKind::kLayerMap,
-       cam_options_schema(GradCamElementwiseOptions("")), cam<GradCamElementwise, GradCamElementwiseOptions>()});
+       cam_options_schema(GradCamElementwiseOptions("")), cam<GradCamElementwise, GradCamElementwiseOptions>()},
+      kGradientCamCost);
   const EigenCamOptions eigen_cam_defaults("");
   std::vector<OptionSchema> eigen_cam_options = cam_options_schema(eigen_cam_defaults, {true, false, true});
   eigen_cam_options.push_back(
       flag("center", eigen_cam_defaults.center(), "eigen CAMs: centre the channels before the SVD (pytorch-grad-cam)"));
   add({"eigen_cam", "EigenCam", "first principal component of the activations, class-agnostic (Muhammad & Yeasin 2020)",
-       ResultKind::kLayerMap, eigen_cam_options, eigen_cam<EigenCam, EigenCamOptions>()});
+       ResultKind::kLayerMap, eigen_cam_options, eigen_cam<EigenCam, EigenCamOptions>()},
+      MethodCost{MethodCost::Floor::kForward, "", false, 1.05});
   const EigenGradCamOptions eigen_grad_cam_defaults("");
   std::vector<OptionSchema> eigen_grad_cam_options = cam_options_schema(eigen_grad_cam_defaults, {true, false, true});
   eigen_grad_cam_options.push_back(flag("center", eigen_grad_cam_defaults.center(),
                                         "eigen CAMs: centre the channels before the SVD (pytorch-grad-cam)"));
   add({"eigen_grad_cam", "EigenGradCam", "first principal component of activations times gradients (pytorch-grad-cam)",
-       ResultKind::kLayerMap, eigen_grad_cam_options, eigen_cam<EigenGradCam, EigenGradCamOptions>()});
+       ResultKind::kLayerMap, eigen_grad_cam_options, eigen_cam<EigenGradCam, EigenGradCamOptions>()},
+      kGradientCamCost);
   const AblationCamOptions ablation_cam("");
   std::vector<OptionSchema> ablation_cam_options = cam_options_schema(ablation_cam);
   ablation_cam_options.push_back(rows_per_call_schema(std::to_string(ablation_cam.rows_per_call())));
   add({"ablation_cam", "AblationCam",
        "channels weighted by the score's relative drop when each is zeroed, gradient-free (Desai & Ramaswamy 2020)",
-       ResultKind::kLayerMap, ablation_cam_options, perturbing_cam<AblationCam, AblationCamOptions>()});
+       ResultKind::kLayerMap, ablation_cam_options, perturbing_cam<AblationCam, AblationCamOptions>()},
+      kPerChannelCost);
 
   // One option name, one type: the command line has one flag per name.
   for (const auto& a : list)

@@ -46,6 +46,23 @@ enum class ResultKind {
   kFromBase,        ///< whatever the wrapped method (a kMethod option) returns
 };
 
+/// What one call of a method costs, in plain passes of the model on the same batch of N rows: the
+/// floor the benchmark times it against (bench/, docs/benchmarks.md), and the ratio it is held to.
+struct MethodCost {
+  enum class Floor {
+    kForwardBackward,  ///< a forward with autograd and a backward to the input (gradient methods)
+    kForward,          ///< a forward under NoGradGuard (gradient-free methods)
+  };
+  Floor floor = Floor::kForwardBackward;
+  /// An option whose value multiplies the floor's rows ("steps": IG's path points, "samples":
+  /// SmoothGrad's copies); empty: N rows.
+  std::string rows_option;
+  /// The floor runs (the layer's channels) × N rows: one perturbed pass per channel and example.
+  bool rows_per_channel = false;
+  /// The method's time over the floor's that it should stay within.
+  double target_ratio = 1.10;
+};
+
 /// One registered method.
 struct MethodInfo {
   std::string name;        ///< the command-line name, e.g. "grad_cam"
@@ -55,6 +72,8 @@ struct MethodInfo {
   std::vector<OptionSchema> options;
   /// Builds the method; the config's values have been checked against `options`.
   std::function<std::shared_ptr<Attribution>(const Model&, const MethodConfig&)> make;
+
+  MethodCost cost;           ///< what one call costs (the benchmark's floor and target)
 
   bool needs_layer = false;  ///< derived: a required "layer" option
   bool layer_map = false;    ///< derived: result == kLayerMap
