@@ -84,14 +84,6 @@ LayersForward cam_forward(const Model& model, const torch::Tensor& input, const 
   return result;
 }
 
-LayerForward cam_forward(const Model& model, const torch::Tensor& input, const std::string& layer,
-                         bool needs_gradient) {
-  LayersForward forward = cam_forward(model, input, std::vector<LayerRequest>{LayerRequest(layer)}, needs_gradient);
-  LayerForward result{forward.output, forward.layers.front().value()};
-  check_cam_activation(result.activation, layer);
-  return result;
-}
-
 torch::Tensor activation_gradient(const torch::Tensor& scores, const torch::Tensor& activation,
                                   const std::string& layer, bool retain_graph) {
   TORCH_CHECK_VALUE(scores.requires_grad(), "the target's scores do not depend on layer '", layer, "'");
@@ -100,15 +92,6 @@ torch::Tensor activation_gradient(const torch::Tensor& scores, const torch::Tens
   TORCH_CHECK_VALUE(gradients[0].defined(), "the target's scores do not depend on the output of layer '", layer,
                     "' (is the layer on the path from the input to the output?)");
   return gradients[0];
-}
-
-LayerGradient layer_gradient(const Model& model, const torch::Tensor& input, const std::string& layer,
-                             const Target& target) {
-  torch::AutoGradMode grad_enabled(true);
-  LayerForward forward = cam_forward(model, input, layer, /*needs_gradient=*/true);
-  torch::Tensor scores = target.scores(forward.output);
-  torch::Tensor gradient = activation_gradient(scores, forward.activation, layer);
-  return {forward.activation.detach(), gradient};
 }
 
 torch::Tensor grad_cam_weights(const torch::Tensor& gradient) { return gradient.mean({2, 3}, /*keepdim=*/true); }

@@ -15,31 +15,15 @@
 namespace nn_interpretability {
 namespace detail {
 
-/// Runs `model` on `input` with `layer` captured and checks that the layer's output is 4-D. With
-/// `needs_gradient`, runs with grad mode on and makes sure the activation is part of an autograd
-/// graph (when the model's parameters are frozen, through a requires-grad alias of the input);
-/// otherwise under NoGradGuard. The caller must itself enable grad mode (torch::AutoGradMode) for
-/// whatever it computes from the result.
-LayerForward cam_forward(const Model& model, const torch::Tensor& input, const std::string& layer,
-                         bool needs_gradient);
-
-/// cam_forward for several layers at once (one forward pass); the activations are not checked
-/// (the caller rearranges them first).
+/// Runs `model` on `input` with `layers` captured in one forward pass. With `needs_gradient`, runs
+/// with grad mode on and makes sure every capture is part of an autograd graph (when the model's
+/// parameters are frozen, through a requires-grad alias of the input); otherwise under NoGradGuard.
+/// The activations are not checked (the caller rearranges them first).
 LayersForward cam_forward(const Model& model, const torch::Tensor& input, const std::vector<LayerRequest>& layers,
                           bool needs_gradient);
 
 /// Throws unless `activation` is a 4-D [N, C, h, w] tensor (with a hint for token-shaped outputs).
 void check_cam_activation(const torch::Tensor& activation, const std::string& layer);
-
-/// A layer's activation and the gradient of the target's scores with respect to it, both detached.
-struct LayerGradient {
-  torch::Tensor activation;  ///< [N, K, h, w]
-  torch::Tensor gradient;    ///< ∂ score / ∂ activation, same shape
-};
-
-/// cam_forward with gradients, then activation_gradient for `target`'s scores.
-LayerGradient layer_gradient(const Model& model, const torch::Tensor& input, const std::string& layer,
-                             const Target& target);
 
 /// ∂ sum(scores) / ∂ activation, through the graph only down to the activation (no input or parameter
 /// gradients). Throws when the scores do not depend on the activation.
