@@ -32,8 +32,8 @@ std::vector<std::string> split_path(const std::string& path) {
 // --- Way 1: observe the operators of the forward pass -------------------------------------------
 //
 // A layer with parameters of its own is found as the top-level operator that consumes one of its
-// parameters: that operator's output is the layer's output (conv2d for Conv2d, linear for Linear,
-// batch_norm for BatchNorm). A parameterless leaf inside an nn::Sequential (ReLU, pooling, dropout,
+// parameters and some other tensor (its input): that operator's output is the layer's output
+// (conv2d for Conv2d, addmm or linear for Linear, batch_norm for BatchNorm). A parameterless leaf inside an nn::Sequential (ReLU, pooling, dropout,
 // flatten: one operator each) is found by following the chain from the nearest earlier sibling that
 // can be found: each hop is the next top-level operator whose first input is the current tensor.
 
@@ -65,14 +65,21 @@ std::unique_ptr<at::ObserverContext> on_operator_start(const at::RecordFunction&
   if (++capture->depth != 1) return nullptr;  // nested inside another operator
   auto top = std::make_unique<TopLevelOperator>();
   const auto inputs = record.inputs();
+  bool takes_data = false;  // a tensor that is no tracked layer's parameter: the layer's input
   for (const c10::IValue& value : inputs) {
     if (!value.isTensor()) continue;
     auto found = capture->trackers_of_weight.find(value.toTensor().unsafeGetTensorImpl());
-    if (found == capture->trackers_of_weight.end()) continue;
+    if (found == capture->trackers_of_weight.end()) {
+      takes_data = true;
+      continue;
+    }
     for (size_t tracker : found->second)
       if (std::find(top->anchored.begin(), top->anchored.end(), tracker) == top->anchored.end())
         top->anchored.push_back(tracker);
   }
+  // An operator on the parameters alone is no call of the layer: LibTorch's C++ F::linear runs
+  // t(weight) and then addmm(bias, input, weight.t()) at top level; only the second is the call.
+  if (!takes_data) top->anchored.clear();
   if (!inputs.empty() && inputs[0].isTensor()) top->first_input = inputs[0].toTensor().unsafeGetTensorImpl();
   return top;
 }
@@ -280,17 +287,21 @@ class ModuleBackend final : public ModelBackend {
     }
     // A parameterless leaf known to run exactly one operator (or none), after its previous sibling
     // in an nn::Sequential.
+    // (The parent may be the root: "3" in an nn::Sequential explained through a forward function.)
     const size_t dot = layer.rfind('.');
     const int operators = operator_count(*target);
-    if (!children.is_empty() || dot == std::string::npos || operators < 0) return false;
-    const std::string parent_name = layer.substr(0, dot);
-    std::shared_ptr<torch::nn::Module> parent = find(parent_name);
-    if (!is_sequential(*parent)) return false;
+    if (!children.is_empty() || operators < 0) return false;
+    const bool in_root = dot == std::string::npos;
+    const std::string parent_name = in_root ? "" : layer.substr(0, dot);
+    std::shared_ptr<torch::nn::Module> parent = in_root ? module_ : find(parent_name);
+    if (parent == nullptr || !is_sequential(*parent)) return false;
     const auto siblings = parent->named_children();
+    const std::string own_name = in_root ? layer : layer.substr(dot + 1);
     size_t index = 0;
-    while (index < siblings.size() && siblings[index].key() != layer.substr(dot + 1)) ++index;
+    while (index < siblings.size() && siblings[index].key() != own_name) ++index;
     if (index == 0 || index == siblings.size()) return false;
-    if (!plan_for(parent_name + "." + siblings[index - 1].key(), plan)) return false;
+    if (!plan_for(in_root ? siblings[index - 1].key() : parent_name + "." + siblings[index - 1].key(), plan))
+      return false;
     plan.hops += operators;
     return true;
   }

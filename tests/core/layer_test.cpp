@@ -268,6 +268,34 @@ TEST_CASE("A C++ module called twice: the last call by default, the first or eve
         0);
 }
 
+TEST_CASE("A Linear layer in a hand-written C++ forward is one call: F::linear's t(weight) is not one", "[layer]") {
+  // LibTorch's C++ F::linear runs t(weight), then addmm(bias, input, weight.t()), both at top level.
+  struct HeadImpl : torch::nn::Module {
+    HeadImpl() : fc(register_module("fc", torch::nn::Linear(4, 3))) {}
+    torch::Tensor forward(const torch::Tensor& x) { return torch::tanh(fc->forward(x)) * 2; }
+    torch::nn::Linear fc;
+  };
+  torch::manual_seed(61);
+  auto model = std::make_shared<HeadImpl>();
+  const torch::Tensor input = torch::rand({2, 4});
+  const torch::Tensor expected = model->fc->forward(input).detach();
+  const auto all = nni::forward_with_layers(model, input, {nni::LayerRequest("fc").call(nni::LayerCall::all())});
+  REQUIRE(all.layers.front().calls == 1);
+  CHECK_THAT(all.layers.front().values[0], AllClose(expected));
+  CHECK_THAT(nni::forward_with_layer(model, input, "fc@first").activation, AllClose(expected));
+}
+
+TEST_CASE("A one-operator layer of a root nn::Sequential explained through a forward function is reached",
+          "[layer]") {
+  torch::manual_seed(62);
+  torch::nn::Sequential net(torch::nn::Conv2d(2, 3, 3), torch::nn::ReLU(), torch::nn::Flatten(), torch::nn::Linear(27, 2));
+  const nni::Model model(net.ptr(), [net](const torch::Tensor& x) mutable { return net->forward(x); });
+  const torch::Tensor input = torch::randn({2, 2, 5, 5});
+  const torch::Tensor expected = torch::relu(net[0]->as<torch::nn::Conv2d>()->forward(input)).detach();
+  CHECK_THAT(nni::forward_with_layer(model, input, "1").activation, AllClose(expected));
+  CHECK_THAT(nni::forward_with_layer(model, input, "2").activation, AllClose(expected.flatten(1)));
+}
+
 TEST_CASE("An in-place operation after an observed layer is an error, never the modified value", "[layer][errors]") {
   torch::manual_seed(61);
   ReuseInPlaceNet model(false);
