@@ -21,6 +21,10 @@ torch::Tensor AblationCam::layer_weights(const CamLayer& layer, const CamPass& p
   const torch::Tensor& output = layer.output;  // the layer's own layout, which the replacement must have
   const int64_t rows = output.size(0);
   const int64_t channels = layer.activation.size(1);
+  // Its passes mix examples in one batch, which a forward tiling per-example inputs cannot pair.
+  TORCH_CHECK_VALUE(rows == 1 || !model_.backend().has_per_example_inputs(), "the model holds per-example fixed ",
+                    "inputs (TorchScriptOptions::fixed_inputs), which this method's mixed batches cannot pair with ",
+                    "their examples: explain one example per call");
   const int64_t row_elements = output.numel() / std::max<int64_t>(rows, 1);
   const auto long_options = pass.output.options().dtype(at::kLong);
 
@@ -38,7 +42,7 @@ torch::Tensor AblationCam::layer_weights(const CamLayer& layer, const CamPass& p
   const torch::Tensor classes = pass.target.class_indices(pass.output);  // undefined for a score function
   auto scores_of = [&](const torch::Tensor& model_output, const torch::Tensor& examples) {
     return classes.defined() ? model_output.gather(1, classes.index_select(0, examples).unsqueeze(1)).squeeze(1)
-                             : pass.target.scores(model_output);
+                             : pass.target.select_rows(examples).scores(model_output);
   };
   const torch::Tensor original = scores_of(pass.output, at::arange(rows, long_options));  // y_c, [rows]
   TORCH_CHECK_VALUE((original != 0).all().item<bool>(), "the target score is exactly 0 for some example; ",

@@ -162,53 +162,60 @@ torch::Tensor CamMethod::reduce_channels(const torch::Tensor& weighted) const {
   return weighted.sum(1, /*keepdim=*/true);
 }
 
-std::vector<torch::Tensor> CamMethod::layer_maps(const torch::Tensor& rows, int64_t batch, const Target& target) {
+std::vector<std::vector<torch::Tensor>> CamMethod::layer_maps(const torch::Tensor& rows, int64_t batch,
+                                                               const std::vector<Target>& targets) {
   const std::vector<LayerRequest> requests(map_options_.layers.begin(), map_options_.layers.end());
-  // Grad mode only for the capture and the gradient: the weights and maps are computed without it.
+  // Grad mode only for the capture and the gradients: the weights and maps are computed without it.
   LayersForward forward;
-  std::vector<torch::Tensor> gradients(requests.size());
-  CamPass pass;
-  pass.input = rows;
+  std::vector<CamPass> passes(targets.size());
+  std::vector<std::vector<torch::Tensor>> gradients(targets.size(), std::vector<torch::Tensor>(requests.size()));
   {
     torch::AutoGradMode grad_mode(uses_gradients_);
     forward = detail::cam_forward(model_, rows, requests, uses_gradients_);
-    // Resolve "predicted" on the unaugmented rows (the first block); the copies keep that class.
-    pass.target = target.resolved(forward.output.slice(0, 0, batch));
-    if (batch != rows.size(0)) pass.target = pass.target.repeated(batch, rows.size(0) / batch);
-    // The scores are taken even where the weights do not use them (EigenCAM): a bad target is an error.
-    const torch::Tensor scores = pass.target.scores(forward.output);
-    if (uses_gradients_) {
+    std::vector<torch::Tensor> activations;
+    for (const LayerCapture& capture : forward.layers) activations.push_back(capture.value());
+    for (size_t t = 0; t < targets.size(); ++t) {
+      CamPass& pass = passes[t];
+      pass.input = rows;
+      // Resolve "predicted" on the unaugmented rows (the first block); the copies keep that class.
+      pass.target = targets[t].resolved(forward.output.slice(0, 0, batch));
+      if (batch != rows.size(0)) pass.target = pass.target.repeated(batch, rows.size(0) / batch);
+      // The scores are taken even where the weights do not use them (EigenCAM): a bad target is an error.
+      const torch::Tensor scores = pass.target.scores(forward.output);
+      if (!uses_gradients_) continue;
       TORCH_CHECK_VALUE(scores.requires_grad(), "the target's scores do not depend on layer '", requests.front().layer(),
                         "'");
-      std::vector<torch::Tensor> activations;
-      for (const LayerCapture& capture : forward.layers) activations.push_back(capture.value());
-      gradients = torch::autograd::grad({scores}, activations, {at::ones_like(scores)}, /*retain_graph=*/false,
-                                        /*create_graph=*/false, /*allow_unused=*/true);
-      for (size_t i = 0; i < gradients.size(); ++i)
-        TORCH_CHECK_VALUE(gradients[i].defined(), "the target's scores do not depend on the output of layer '",
+      const bool more_targets = t + 1 < targets.size();
+      gradients[t] = torch::autograd::grad({scores}, activations, {at::ones_like(scores)}, /*retain_graph=*/more_targets,
+                                           /*create_graph=*/false, /*allow_unused=*/true);
+      for (size_t i = 0; i < requests.size(); ++i)
+        TORCH_CHECK_VALUE(gradients[t][i].defined(), "the target's scores do not depend on the output of layer '",
                           map_options_.layers[i], "' (is the layer on the path from the input to the output?)");
     }
   }
   torch::NoGradGuard no_grad;
-  pass.output = forward.output.detach();
-  std::vector<torch::Tensor> maps;
+  std::vector<CamLayer> layers(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
-    CamLayer layer;
-    layer.name = map_options_.layers[i];
-    layer.output = forward.layers[i].value().detach();
-    layer.activation = map_options_.reshape.apply(layer.output, rows, layer.name);
-    detail::check_cam_activation(layer.activation, layer.name);
-    if (gradients[i].defined()) layer.gradient = map_options_.reshape.apply(gradients[i], rows, layer.name);
-    const torch::Tensor weights = layer_weights(layer, pass);
-    maps.push_back(reduce_channels(weights * layer.activation));
+    layers[i].name = map_options_.layers[i];
+    layers[i].output = forward.layers[i].value().detach();
+    layers[i].activation = map_options_.reshape.apply(layers[i].output, rows, layers[i].name);
+    detail::check_cam_activation(layers[i].activation, layers[i].name);
+  }
+  std::vector<std::vector<torch::Tensor>> maps(targets.size());
+  for (size_t t = 0; t < targets.size(); ++t) {
+    passes[t].output = forward.output.detach();
+    for (size_t i = 0; i < requests.size(); ++i) {
+      CamLayer layer = layers[i];
+      if (gradients[t][i].defined()) layer.gradient = map_options_.reshape.apply(gradients[t][i], rows, layer.name);
+      const torch::Tensor weights = layer_weights(layer, passes[t]);
+      maps[t].push_back(reduce_channels(weights * layer.activation));
+    }
   }
   return maps;
 }
 
-torch::Tensor CamMethod::compute(const torch::Tensor& input, const Target& target) {
+torch::Tensor CamMethod::finished_map(std::vector<torch::Tensor> maps, const torch::Tensor& input) const {
   const int64_t batch = input.size(0);
-  std::vector<torch::Tensor> maps = layer_maps(map_options_.aug_smooth ? detail::augmented(input) : input, batch, target);
-  torch::NoGradGuard no_grad;
   for (torch::Tensor& map : maps) {
     if (map_options_.relu) map = map.clamp_min(0);
     if (map_options_.aug_smooth) map = detail::deaugmented_mean(map, batch);
@@ -228,6 +235,20 @@ torch::Tensor CamMethod::compute(const torch::Tensor& input, const Target& targe
   }
   detail::check_finite_result(result, "the map");
   return result;
+}
+
+torch::Tensor CamMethod::compute(const torch::Tensor& input, const Target& target) {
+  return compute_several(input, {target}).select(1, 0);
+}
+
+torch::Tensor CamMethod::compute_several(const torch::Tensor& input, const std::vector<Target>& targets) {
+  const int64_t batch = input.size(0);
+  std::vector<std::vector<torch::Tensor>> maps =
+      layer_maps(map_options_.aug_smooth ? detail::augmented(input) : input, batch, targets);
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> results;
+  for (std::vector<torch::Tensor>& target_maps : maps) results.push_back(finished_map(std::move(target_maps), input));
+  return results.size() == 1 ? results.front().unsqueeze(1) : at::stack(results, 1);
 }
 
 torch::Tensor GradientCamMethod::layer_weights(const CamLayer& layer, const CamPass& /*pass*/) {

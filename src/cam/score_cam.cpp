@@ -24,6 +24,10 @@ torch::Tensor ScoreCam::layer_weights(const CamLayer& layer, const CamPass& pass
   const torch::Tensor& input = pass.input;
   const int64_t batch = activation.size(0);
   const int64_t channels = activation.size(1);
+  // Its passes mix examples in one batch, which a forward tiling per-example inputs cannot pair.
+  TORCH_CHECK_VALUE(batch == 1 || !model_.backend().has_per_example_inputs(), "the model holds per-example fixed ",
+                    "inputs (TorchScriptOptions::fixed_inputs), which this method's mixed batches cannot pair with ",
+                    "their examples: explain one example per call");
   const int64_t height = input.size(2);
   const int64_t width = input.size(3);
   // The target was resolved on the clean input; the masked copies are scored for the same class.
@@ -48,7 +52,7 @@ torch::Tensor ScoreCam::layer_weights(const CamLayer& layer, const CamPass& pass
     if (classes.defined()) {
       scores = output.softmax(1).gather(1, classes.index_select(0, examples).unsqueeze(1)).squeeze(1);
     } else {
-      scores = pass.target.scores(output);
+      scores = pass.target.select_rows(examples).scores(output);
     }
     weights.slice(0, start, end).copy_(scores);
   }

@@ -4,6 +4,7 @@
 #include <exception>
 #include <typeinfo>
 
+#include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 
 namespace nn_interpretability {
@@ -54,6 +55,35 @@ torch::Tensor Attribution::attribute(const torch::Tensor& input, const Target& t
     model().check_input(input, name.c_str());
     return compute(input, target);
   });
+}
+
+torch::Tensor Attribution::attribute(const torch::Tensor& input, const std::vector<Target>& targets) {
+  const std::string name = class_name();
+  return detail::naming_errors(name, [&] {
+    TORCH_CHECK_VALUE(!targets.empty(), "attribute: the list of targets is empty");
+    if (input.defined()) check_input_shape(input);
+    model().check_input(input, name.c_str());
+    return compute_several(input, targets);
+  });
+}
+
+torch::Tensor Attribution::compute_several(const torch::Tensor& input, const std::vector<Target>& targets) {
+  const int64_t batch = input.size(0);
+  const auto count = static_cast<int64_t>(targets.size());
+  bool all_classes = !model().backend().is_training();  // train mode: a stacked batch changes BatchNorm
+  for (const Target& target : targets) all_classes = all_classes && target.is_class();
+  if (all_classes && count > 1) {
+    std::vector<int64_t> times(static_cast<size_t>(input.dim()), 1);
+    times[0] = count;
+    const torch::Tensor result = compute(input.repeat(times), Target::stacked(targets, batch));
+    std::vector<int64_t> shape = result.sizes().vec();
+    shape[0] = batch;
+    shape.insert(shape.begin(), count);
+    return result.view(shape).transpose(0, 1).contiguous();
+  }
+  std::vector<torch::Tensor> maps;
+  for (const Target& target : targets) maps.push_back(compute(input, target));
+  return at::stack(maps, 1);
 }
 
 }  // namespace nn_interpretability

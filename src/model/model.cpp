@@ -89,16 +89,17 @@ torch::Tensor checked_forward(const ModelBackend& backend, const torch::Tensor& 
                       " and dtype ", input.scalar_type(), ": ", error.what());
   }
   TORCH_CHECK_VALUE(output.defined(), "the ", backend.describe(), " returned an undefined tensor");
-  TORCH_CHECK_VALUE(output.dim() == 2, "the ", backend.describe(),
-                    " must return scores of shape [N, classes], got shape ", output.sizes());
+  TORCH_CHECK_VALUE(output.dim() >= 1, "the ", backend.describe(),
+                    " must return a batch of scores [N, ...] (e.g. [N, classes]), got a 0-d tensor");
   TORCH_CHECK_VALUE(output.size(0) == input.size(0), "the ", backend.describe(), " returned ", output.size(0),
                     " rows for a batch of ", input.size(0));
-  TORCH_CHECK_VALUE(output.size(1) > 0, "the ", backend.describe(), " returned zero classes");
+  TORCH_CHECK_VALUE(output.numel() > 0, "the ", backend.describe(), " returned an empty output of shape ",
+                    output.sizes());
   // NaN or Inf scores would turn into maps that look finite (gradients of NaN are often 0) or are all
   // NaN (Score-CAM). One reduction and one sync on the fast path, as in check_batch: a finite sum
   // means no NaN or Inf; a sum that overflows falls through to the exact per-row check.
   if (output.is_floating_point() && !std::isfinite(output.detach().sum().item<double>())) {
-    const torch::Tensor bad_rows = output.detach().isfinite().logical_not().any(1).nonzero().flatten().cpu();
+    const torch::Tensor bad_rows = output.detach().isfinite().logical_not().reshape({output.size(0), -1}).any(1).nonzero().flatten().cpu();
     if (bad_rows.numel() > 0) {
       std::string rows;
       for (int64_t i = 0; i < std::min<int64_t>(bad_rows.numel(), 10); ++i)
@@ -118,6 +119,26 @@ torch::Tensor checked_forward(const ModelBackend& backend, const torch::Tensor& 
 
 torch::Tensor Model::forward(const torch::Tensor& input) const {
   return detail::checked_forward(*backend_, input, [&] { return backend_->forward(input); });
+}
+
+}  // namespace nn_interpretability
+
+namespace nn_interpretability {
+
+torch::Tensor tile_rows(const torch::Tensor& fixed, int64_t rows, const std::string& name) {
+  TORCH_CHECK_VALUE(fixed.defined(), name, " is an undefined tensor");
+  if (fixed.dim() == 0 || fixed.size(0) == rows) return fixed;
+  const int64_t own = fixed.size(0);
+  TORCH_CHECK_VALUE(own > 0 && rows % own == 0, name, " has ", own, " rows but the pass has ", rows,
+                    ", not a multiple: give it one row per example of the input explained, or one row for all");
+  if (own == 1) {
+    std::vector<int64_t> shape = fixed.sizes().vec();
+    shape[0] = rows;
+    return fixed.expand(shape);
+  }
+  std::vector<int64_t> times(static_cast<size_t>(fixed.dim()), 1);
+  times[0] = rows / own;
+  return fixed.repeat(times);
 }
 
 }  // namespace nn_interpretability

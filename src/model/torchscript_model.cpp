@@ -17,6 +17,7 @@
 // named `forward`, `forward<digits>` (tracing names the second call of a module `forward1`) or
 // `forward__<digits>` (an overloaded forward).
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -119,15 +120,32 @@ bool rewrite_block(torch::jit::Block* block, Graph& graph, const Value* self, co
     auto slot = slots.find(path);
     if (slot != slots.end() && is_forward_method(method) && seen.insert(node).second) {
       Value* output = node->output();
-      if (!output->type()->isSubtypeOf(*c10::TensorType::get())) {
-        result.non_tensor[slot->second] = output->type()->repr_str();
-      } else {
+      const auto tuple = output->type()->cast<c10::TupleType>();
+      const bool tensor_first = tuple && !tuple->elements().empty() &&
+                                tuple->elements()[0]->isSubtypeOf(*c10::TensorType::get());
+      if (output->type()->isSubtypeOf(*c10::TensorType::get())) {
         ++result.call_sites[slot->second];
         torch::jit::WithInsertPoint insert_point(node->next());
         Value* index = graph.insertConstant(static_cast<int64_t>(slot->second));
         Value* reported = graph.insert(c10::Symbol::fromQualString("nn_interpretability::layer_output"), {output, index});
         output->replaceAllUsesWith(reported);
         reported->node()->replaceInput(0, output);
+      } else if (tensor_first) {
+        // A tuple whose first entry is a tensor (MultiheadAttention's (output, weights)): that entry,
+        // unpacked, reported and packed again for the rest of the graph.
+        ++result.call_sites[slot->second];
+        torch::jit::WithInsertPoint insert_point(node->next());
+        Node* unpack = graph.insertNode(graph.createTupleUnpack(output));
+        Value* index = graph.insertConstant(static_cast<int64_t>(slot->second));
+        Value* reported =
+            graph.insert(c10::Symbol::fromQualString("nn_interpretability::layer_output"), {unpack->output(0), index});
+        std::vector<Value*> entries(unpack->outputs().begin(), unpack->outputs().end());
+        entries[0] = reported;
+        Node* pack = graph.insertNode(graph.createTuple(entries));
+        output->replaceAllUsesWith(pack->output());
+        unpack->replaceInput(0, output);
+      } else {
+        result.non_tensor[slot->second] = output->type()->repr_str();
       }
     }
     if (!is_prefix_of_any(path, layers)) continue;
@@ -191,9 +209,10 @@ std::vector<std::string> module_fingerprint(const torch::jit::Module& module) {
 class TorchScriptBackend final : public ModelBackend {
  public:
   TorchScriptBackend(const torch::jit::Module& module, TorchScriptOptions options)
-      : user_module_(module), options_(options) {
+      : user_module_(module), options_(std::move(options)) {
     TORCH_CHECK_VALUE(module.find_method("forward").has_value(),
                       "nn_interpretability::Model: the TorchScript module has no forward method");
+    plan_arguments();
   }
 
   torch::Tensor forward(const torch::Tensor& input) override {
@@ -230,6 +249,8 @@ class TorchScriptBackend final : public ModelBackend {
   const torch::jit::Module* torchscript_module() const override { return &user_module_; }
 
   std::string describe() const override { return "TorchScript model"; }
+
+  bool has_per_example_inputs() const override { return per_example_inputs_; }
 
   std::vector<std::string> layer_names() const override {
     std::vector<std::string> names;
@@ -282,12 +303,65 @@ class TorchScriptBackend final : public ModelBackend {
 
  private:
   // One of our graph functions on `self` (the user's module, or a frozen copy), optimizer off.
-  static c10::IValue run(torch::jit::GraphFunction* function, const torch::jit::Module& self,
-                         const torch::Tensor& input) {
+  c10::IValue run(torch::jit::GraphFunction* function, const torch::jit::Module& self,
+                  const torch::Tensor& input) const {
     torch::jit::GraphOptimizerEnabledGuard optimizer_off(false);
-    torch::jit::Stack stack{self._ivalue(), input};
+    torch::jit::Stack stack{self._ivalue()};
+    for (const Argument& argument : arguments_) {
+      if (argument.attributed) stack.emplace_back(input);
+      else if (argument.fixed.defined()) stack.emplace_back(tile_rows(argument.fixed, input.size(0), argument.name));
+      else stack.push_back(argument.default_value);
+    }
     function->run(stack);
     return stack.back();
+  }
+
+  // The forward's arguments after self: which one is explained, which are fixed, which take defaults.
+  struct Argument {
+    std::string name;
+    bool attributed = false;
+    torch::Tensor fixed;
+    c10::IValue default_value;
+  };
+
+  void plan_arguments() {
+    const c10::FunctionSchema& schema = user_module_.get_method("forward").function().getSchema();
+    std::vector<std::string> names;
+    for (size_t i = 1; i < schema.arguments().size(); ++i) names.push_back(schema.arguments()[i].name());
+    auto listed = [&] {
+      std::string text;
+      for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+      return "forward(" + text + ")";
+    };
+    TORCH_CHECK_VALUE(!names.empty(), "nn_interpretability::Model: the TorchScript forward takes no argument");
+    const std::string input = options_.input().empty() ? names.front() : options_.input();
+    TORCH_CHECK_VALUE(std::find(names.begin(), names.end(), input) != names.end(),
+                      "nn_interpretability::Model: the TorchScript forward has no argument '", input, "': ", listed());
+    for (const auto& fixed : options_.fixed_inputs()) {
+      TORCH_CHECK_VALUE(std::find(names.begin(), names.end(), fixed.first) != names.end(),
+                        "nn_interpretability::Model: fixed input '", fixed.first, "' is not an argument of ", listed());
+      TORCH_CHECK_VALUE(fixed.first != input, "nn_interpretability::Model: '", input,
+                        "' is the input explained; it cannot also be a fixed input");
+      TORCH_CHECK_VALUE(fixed.second.defined(), "nn_interpretability::Model: fixed input '", fixed.first,
+                        "' is an undefined tensor");
+    }
+    for (size_t i = 0; i < names.size(); ++i) {
+      const c10::Argument& declared = schema.arguments()[i + 1];
+      Argument argument;
+      argument.name = names[i];
+      argument.attributed = names[i] == input;
+      const auto fixed = options_.fixed_inputs().find(names[i]);
+      if (fixed != options_.fixed_inputs().end()) {
+        argument.fixed = fixed->second;
+        if (fixed->second.dim() > 0 && fixed->second.size(0) > 1) per_example_inputs_ = true;
+      } else if (!argument.attributed) {
+        TORCH_CHECK_VALUE(declared.default_value().has_value(), "nn_interpretability::Model: argument '", names[i],
+                          "' of ", listed(), " has no default: give it in TorchScriptOptions::fixed_inputs (nni: "
+                          "--fixed-input ", names[i], "=FILE.npy)");
+        argument.default_value = *declared.default_value();
+      }
+      arguments_.push_back(std::move(argument));
+    }
   }
 
   struct FrozenFunction {
@@ -317,9 +391,9 @@ class TorchScriptBackend final : public ModelBackend {
     const torch::Tensor expected = tensor_output(run(function({}).function.get(), user_module_, input));
     for (const FrozenFunction* frozen : {&copies.gradient, &copies.inference}) {
       if (frozen->function == nullptr) continue;
-      const c10::IValue output = run(frozen->function.get(), frozen->module, input);
-      if (!output.isTensor() || output.toTensor().sizes() != expected.sizes()) return false;
-      const torch::Tensor actual = output.toTensor().to(expected.dtype());
+      const torch::Tensor output = tensor_output(run(frozen->function.get(), frozen->module, input));
+      if (output.sizes() != expected.sizes()) return false;
+      const torch::Tensor actual = output.to(expected.dtype());
       const double scale = expected.abs().max().item<double>();
       const double difference = (actual - expected).abs().max().item<double>();
       if (!(difference <= 1e-4 * scale + 1e-6)) return false;
@@ -370,10 +444,73 @@ class TorchScriptBackend final : public ModelBackend {
     std::unique_ptr<torch::jit::GraphFunction> function;
   };
 
-  static torch::Tensor tensor_output(const c10::IValue& result) {
-    TORCH_CHECK_VALUE(result.isTensor(), "the TorchScript model must return one tensor [N, classes], got ",
-                      result.tagKind());
-    return result.toTensor();
+  // The tensor explained: the output itself, or the entries TorchScriptOptions::output names.
+  torch::Tensor tensor_output(const c10::IValue& result) const {
+    const std::string& selection = options_.output();
+    if (selection.empty()) {
+      TORCH_CHECK_VALUE(result.isTensor(), "the TorchScript model returns ", describe_value(result),
+                        ", not one tensor: choose the entry to explain with TorchScriptOptions().output(\"0\") "
+                        "(an index or a key; nni: --output-index)");
+      return result.toTensor();
+    }
+    TORCH_CHECK_VALUE(!result.isTensor(), "the TorchScript model returns one tensor, so there is no entry '",
+                      selection, "' to choose (drop TorchScriptOptions::output / --output-index)");
+    std::vector<torch::Tensor> parts;
+    size_t start = 0;
+    while (start <= selection.size()) {
+      const size_t plus = std::min(selection.find('+', start), selection.size());
+      parts.push_back(output_entry(result, selection.substr(start, plus - start)));
+      start = plus + 1;
+    }
+    if (parts.size() == 1) return parts.front();
+    for (const torch::Tensor& part : parts)
+      TORCH_CHECK_VALUE(part.dim() == parts.front().dim() &&
+                            part.sizes().slice(0, part.dim() - 1) == parts.front().sizes().slice(0, part.dim() - 1),
+                        "the entries '", selection, "' cannot be joined on their last dimension: shapes ",
+                        parts.front().sizes(), " and ", part.sizes());
+    return at::cat(parts, -1);
+  }
+
+  static std::string describe_value(const c10::IValue& value) {
+    if (value.isTuple()) return "a tuple of " + std::to_string(value.toTupleRef().elements().size()) + " entries";
+    if (value.isList()) return "a list of " + std::to_string(value.toListRef().size()) + " entries";
+    if (value.isGenericDict()) {
+      std::string keys;
+      for (const auto& item : value.toGenericDict())
+        keys += (keys.empty() ? "" : ", ") + (item.key().isString() ? item.key().toStringRef() : item.key().tagKind());
+      return "a dict with keys " + keys;
+    }
+    return std::string("a ") + value.tagKind();
+  }
+
+  static torch::Tensor output_entry(const c10::IValue& result, const std::string& key) {
+    const bool is_index = !key.empty() && key.find_first_not_of("0123456789") == std::string::npos;
+    c10::IValue entry;
+    if (result.isGenericDict()) {
+      bool found = false;
+      for (const auto& item : result.toGenericDict()) {
+        if (item.key().isString() && item.key().toStringRef() == key) {
+          entry = item.value();
+          found = true;
+        }
+      }
+      TORCH_CHECK_VALUE(found, "the TorchScript model's output has no entry '", key, "': it returns ",
+                        describe_value(result));
+    } else if (result.isTuple() || result.isList()) {
+      const std::vector<c10::IValue> elements =
+          result.isTuple() ? result.toTupleRef().elements().vec() : result.toListRef().vec();
+      TORCH_CHECK_VALUE(is_index, "the TorchScript model returns ", describe_value(result), ", chosen by index, not '",
+                        key, "'");
+      const size_t index = std::stoul(key);
+      TORCH_CHECK_VALUE(index < elements.size(), "output index ", index, " is out of range: the model returns ",
+                        describe_value(result));
+      entry = elements[index];
+    } else {
+      TORCH_CHECK_VALUE(false, "the TorchScript model returns ", describe_value(result), ", which has no entry '",
+                        key, "'");
+    }
+    TORCH_CHECK_VALUE(entry.isTensor(), "output entry '", key, "' is ", describe_value(entry), ", not a tensor");
+    return entry.toTensor();
   }
 
   // One function per list of requested layers (none = the plain forward), built on first use.
@@ -394,6 +531,8 @@ class TorchScriptBackend final : public ModelBackend {
 
   torch::jit::Module user_module_;  // a handle sharing the user's object: read only
   TorchScriptOptions options_;
+  std::vector<Argument> arguments_;
+  bool per_example_inputs_ = false;
   std::mutex frozen_mutex_;
   std::shared_ptr<const FrozenCopies> frozen_;
   std::vector<std::string> frozen_refused_;  // the fingerprint for which no copy could be used

@@ -148,12 +148,13 @@ TEST_CASE("nni methods lists every registered method, one line each") {
   }
 }
 
-TEST_CASE("The registry holds the nineteen public methods under their command-line names") {
+TEST_CASE("The registry holds the twenty-two public methods under their command-line names") {
   const std::vector<std::string> expected = {"vanilla_gradient", "saliency",        "input_x_gradient", "guided_backprop",
                                              "deconvolution",    "integrated_gradients", "smoothgrad",   "cam",
                                              "grad_cam",         "guided_grad_cam", "grad_cam_pp",      "score_cam",
                                              "layer_cam",        "hires_cam",       "xgrad_cam",
-                                             "grad_cam_elementwise", "eigen_cam", "eigen_grad_cam",  "ablation_cam"};
+                                             "grad_cam_elementwise", "eigen_cam", "eigen_grad_cam",  "ablation_cam",
+                                             "full_grad", "attention_rollout", "gradient_attention_rollout"};
   std::vector<std::string> names;
   for (const auto& info : nni::methods()) names.push_back(info.name);
   CHECK(names == expected);
@@ -332,6 +333,85 @@ TEST_CASE("nni attribute explains per-example targets read from a .npy file") {
   CHECK(run.err.empty());  // --quiet
   const nni::Model model(load_fixture("tiny_vgg_scripted.pt"));
   CHECK_THAT(nni::read_npy(dir.file("out.npy")), AllClose(nni::VanillaGradient(model).attribute(input, labels), 1e-4, 1e-5));
+}
+
+TEST_CASE("nni attribute: segmentation, detection, regression, several targets and fixed inputs", "[cli][targets]") {
+  TempDir dir;
+  auto targets = [](const std::string& name) { return fixture("targets/" + name); };
+  const torch::Tensor input = nni::read_npy(targets("input.npy"));
+  const std::string common = " --input " + quote(targets("input.npy")) + " --dtype float64 --quiet --output " +
+                             quote(dir.file("out.npy"));
+  SECTION("segmentation: a dict entry, a class and a mask") {
+    const Run run = nni_run(dir, "attribute --model " + quote(targets("fcn_scripted.pt")) +
+                                     " --method grad_cam --layer backbone.conv2 --output-index out --target-fn "
+                                     "segmentation --target 2 --target-mask " + quote(targets("fcn_mask.npy")) + common);
+    REQUIRE(run.code == 0);
+    const nni::Model model(torch::jit::load(targets("fcn_scripted.pt")), nni::TorchScriptOptions().output("out"));
+    const torch::Tensor expected = nni::GradCam(model, nni::GradCamOptions("backbone.conv2"))
+                                       .attribute(input, nni::Target::segmentation(2, nni::read_npy(targets("fcn_mask.npy"))));
+    CHECK_THAT(nni::read_npy(dir.file("out.npy")), AllClose(expected, 1e-5, 1e-7));
+    const Run predicted = nni_run(dir, "attribute --model " + quote(targets("fcn_scripted.pt")) +
+                                           " --method vanilla_gradient --output-index out --target-fn segmentation "
+                                           "--target 1" + common);
+    REQUIRE(predicted.code == 0);
+    CHECK_THAT(nni::read_npy(dir.file("out.npy")),
+               AllClose(nni::read_npy(targets("fcn_gradient_class1_predicted.npy")), 1e-5, 1e-7));
+    const Run no_entry = nni_run(dir, "attribute --model " + quote(targets("fcn_scripted.pt")) +
+                                          " --method vanilla_gradient --target-fn segmentation --target 1" + common);
+    CHECK(no_entry.code == 1);
+    CHECK_THAT(no_entry.err, Contains("a dict with keys out") && Contains("--output-index"));
+    const Run no_class = nni_run(dir, "attribute --model " + quote(targets("fcn_scripted.pt")) +
+                                          " --method vanilla_gradient --output-index out --target-fn segmentation" + common);
+    CHECK(no_class.code == 2);
+    CHECK_THAT(no_class.err, Contains("needs the class"));
+  }
+  SECTION("detection: joined dict entries and a box target") {
+    const Run run = nni_run(dir, "attribute --model " + quote(targets("detector_scripted.pt")) +
+                                     " --method vanilla_gradient --output-index boxes+scores --target-fn box "
+                                     "--target-box " + quote(targets("detector_boxes.npy")) + " --target " +
+                                     quote(targets("detector_labels.npy")) + common);
+    REQUIRE(run.code == 0);
+    CHECK_THAT(nni::read_npy(dir.file("out.npy")), AllClose(nni::read_npy(targets("detector_gradient.npy")), 1e-5, 1e-7));
+  }
+  SECTION("regression, and a forward with a fixed second input") {
+    Run run = nni_run(dir, "attribute --model " + quote(targets("regression_scripted.pt")) +
+                               " --method vanilla_gradient --target-fn regression" + common);
+    REQUIRE(run.code == 0);
+    CHECK_THAT(nni::read_npy(dir.file("out.npy")), AllClose(nni::read_npy(targets("regression_gradient.npy")), 1e-5, 1e-7));
+    run = nni_run(dir, "attribute --model " + quote(targets("two_input_scripted.pt")) +
+                           " --method vanilla_gradient --input-name image --fixed-input mask=" +
+                           quote(targets("two_input_mask.npy")) + " --target 3 --batch-size 1" + common);
+    REQUIRE(run.code == 0);
+    CHECK_THAT(nni::read_npy(dir.file("out.npy")),
+               AllClose(nni::read_npy(targets("two_input_gradient_class3.npy")), 1e-5, 1e-7));
+    run = nni_run(dir, "attribute --model " + quote(targets("two_input_scripted.pt")) +
+                           " --method vanilla_gradient --target 3" + common);
+    CHECK(run.code == 2);
+    CHECK_THAT(run.err, Contains("argument 'mask'") && Contains("--fixed-input mask="));
+    run = nni_run(dir, "attribute --model " + quote(targets("two_input_scripted.pt")) +
+                           " --method vanilla_gradient --fixed-input mask" + common);
+    CHECK(run.code == 2);
+    CHECK_THAT(run.err, Contains("expected NAME=FILE.npy"));
+  }
+  SECTION("several classes at once: [N, K, ...]") {
+    const torch::Tensor small = images({3, 3, 16, 16}, 8);
+    nni::write_npy(dir.file("small.npy"), small);
+    const Run run = nni_run(dir, "attribute --model " + quote(fixture("tiny_vgg_scripted.pt")) + " --input " +
+                                     quote(dir.file("small.npy")) + " --method grad_cam --layer features.4 --targets 0,2 "
+                                     "--quiet --png " + quote(dir.file("png")) + " --output " + quote(dir.file("out.npy")));
+    REQUIRE(run.code == 0);
+    const nni::Model model(load_fixture("tiny_vgg_scripted.pt"));
+    nni::GradCam method(model, nni::GradCamOptions("features.4"));
+    const torch::Tensor written = nni::read_npy(dir.file("out.npy"));
+    REQUIRE(written.size(1) == 2);
+    CHECK_THAT(written.select(1, 1), AllClose(method.attribute(small, 2), 1e-5, 1e-6));
+    CHECK(fs::exists(dir.file("png/00002_grad_cam_class2.png")));
+    const Run both = nni_run(dir, "attribute --model " + quote(fixture("tiny_vgg_scripted.pt")) + " --input " +
+                                      quote(dir.file("small.npy")) + " --method grad_cam --layer features.4 --targets 0,2 "
+                                      "--target 1 --output " + quote(dir.file("out.npy")));
+    CHECK(both.code == 2);
+    CHECK_THAT(both.err, Contains("give one of them"));
+  }
 }
 
 TEST_CASE("Image inputs are resized, scaled to [0, 1] and normalized, in that order") {

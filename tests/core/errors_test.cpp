@@ -107,10 +107,14 @@ TEST_CASE("Error types follow LibTorch: ValueError, TypeError, IndexError", "[er
   CHECK_THROWS_AS(method.attribute(good, torch::tensor({0, 1, 2})), c10::ValueError);
 }
 
-TEST_CASE("A model whose output is not [N, classes] is rejected", "[errors]") {
+TEST_CASE("A model output that does not fit the target is rejected", "[errors]") {
   torch::Tensor input = torch::rand({2, 4});
   nni::Model flat([](const torch::Tensor& x) { return x.sum(1); });
-  CHECK_THROWS_WITH(nni::VanillaGradient(flat).attribute(input, 0), Contains("must return scores of shape [N, classes]"));
+  CHECK_THROWS_WITH(nni::VanillaGradient(flat).attribute(input, 0), Contains("so there are no classes to pick"));
+  nni::Model scalar([](const torch::Tensor& x) { return x.sum(); });
+  CHECK_THROWS_WITH(nni::VanillaGradient(scalar).attribute(input), Contains("got a 0-d tensor"));
+  nni::Model empty([](const torch::Tensor& x) { return x.narrow(1, 0, 0); });
+  CHECK_THROWS_WITH(nni::VanillaGradient(empty).attribute(input), Contains("returned an empty output"));
   nni::Model wrong_rows([](const torch::Tensor& x) { return x.narrow(0, 0, 1); });
   CHECK_THROWS_WITH(nni::VanillaGradient(wrong_rows).attribute(input, 0), Contains("returned 1 rows for a batch of 2"));
   nni::Model detached([](const torch::Tensor& x) { return x.detach() * 2; });

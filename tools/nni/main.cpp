@@ -31,6 +31,7 @@
 
 #include "arguments.h"
 #include "cli_input.h"
+#include "cli_target.h"
 #include "method_options.h"
 #include "png_output.h"
 #include "timing.h"
@@ -111,7 +112,6 @@ const char* kAttributeHelp =
   --input X.npy | IMG...  a .npy batch [N, C, H, W] (float32; float64 is converted) or image files
   --method NAME           see `nni methods`
   --output OUT.npy        raw attributions, float32 (.npy version 1.0)
-  --target T              predicted (default) | a class index for all | a .npy file of N class indices
   --png DIR               also write one PNG per example: heatmap overlays for layer maps, a signed
                           blue-white-red map otherwise
   --device D              cpu (default) | cuda | cuda:K
@@ -354,59 +354,6 @@ int run_preprocess(const std::vector<std::string>& argv) {
 
 // ================================================================== nni attribute
 
-struct TargetSpec {
-  enum class Kind { kPredicted, kIndex, kIndices } kind = Kind::kPredicted;
-  int64_t index = 0;
-  torch::Tensor indices;  // [N] int64, CPU
-
-  nni::Target for_rows(int64_t begin, int64_t end, const torch::Device& device) const {
-    switch (kind) {
-      case Kind::kIndex:
-        return nni::Target(index);
-      case Kind::kIndices:
-        return nni::Target(indices.slice(0, begin, end).to(device));
-      case Kind::kPredicted:
-        break;
-    }
-    return nni::Target();
-  }
-};
-
-TargetSpec parse_target(const std::string& text, int64_t batch) {
-  TargetSpec spec;
-  if (text == "predicted") return spec;
-  const bool looks_numeric = !text.empty() && text.find_first_not_of("+-0123456789") == std::string::npos;
-  if (looks_numeric) {
-    spec.kind = TargetSpec::Kind::kIndex;
-    spec.index = parse_int(text, "--target");
-    if (spec.index < 0) throw CliError(kUsageError, "--target: a class index must be >= 0, got " + text);
-    return spec;
-  }
-  if (!is_npy_path(text))
-    throw CliError(kUsageError, "--target: expected 'predicted', a class index or a .npy file, got '" + text + "'");
-  torch::Tensor indices;
-  try {
-    indices = nni::read_npy(text);
-  } catch (const std::exception& error) {
-    throw CliError(kInputError, "target " + error_message(error));
-  }
-  const auto type = indices.scalar_type();
-  if (type != torch::kInt64 && type != torch::kInt32 && type != torch::kUInt8)
-    throw CliError(kInputError, "target '" + text + "' has dtype " + std::string(c10::toString(type)) +
-                                    "; expected integer class indices (int64, int32 or uint8)");
-  if (indices.dim() != 1)
-    throw CliError(kInputError, "target '" + text + "' has shape " + shape_string(indices.sizes()) +
-                                    "; expected [N], one class index per example");
-  if (indices.size(0) != batch)
-    throw CliError(kInputError, "target '" + text + "' has " + std::to_string(indices.size(0)) +
-                                    " class indices but the input has " + std::to_string(batch) + " examples");
-  if (batch > 0 && indices.min().item<int64_t>() < 0)
-    throw CliError(kInputError, "target '" + text + "' contains a negative class index");
-  spec.kind = TargetSpec::Kind::kIndices;
-  spec.indices = indices.to(torch::kInt64);
-  return spec;
-}
-
 // A progress bar on stderr: redrawn in place on a terminal; elsewhere (a log file) one line at every
 // tenth of the batches.
 class ProgressBar {
@@ -444,7 +391,7 @@ class ProgressBar {
 
 int run_attribute(const std::vector<std::string>& argv) {
   if (wants_help(argv)) {
-    std::cout << kAttributeHelp << method_options_help() << '\n' << kImageHelp << "\nMethods: " << nni::method_names()
+    std::cout << kAttributeHelp << kTargetHelp << '\n' << method_options_help() << '\n' << kImageHelp << "\nMethods: " << nni::method_names()
               << '\n';
     return kOk;
   }
@@ -452,7 +399,9 @@ int run_attribute(const std::vector<std::string>& argv) {
                                    {"input", true, true},
                                    {"method", true, false},
                                    {"output", true, false},
-                                   {"target", true, false},
+                                   {"output-index", true, false},
+                                   {"input-name", true, false},
+                                   {"fixed-input", true, true},
                                    {"png", true, false},
                                    {"device", true, false},
                                    {"batch-size", true, false},
@@ -471,6 +420,8 @@ int run_attribute(const std::vector<std::string>& argv) {
                                    {"fold-batch-norm", false, false}};
   const std::vector<OptionSpec> method_specs = method_option_specs();
   specs.insert(specs.end(), method_specs.begin(), method_specs.end());
+  const std::vector<OptionSpec> target_specs = target_option_specs();
+  specs.insert(specs.end(), target_specs.begin(), target_specs.end());
   const Arguments args = parse_arguments(argv, specs, "attribute");
   // ---------------------------------------------------------------- everything checkable before loading
   const std::string model_path = args.require("model", "attribute");
@@ -529,7 +480,29 @@ int run_attribute(const std::vector<std::string>& argv) {
   // ---------------------------------------------------------------- inputs, model, method
   const torch::Tensor input = load_input(args.all("input"), images_options, dtype);  // CPU [N, C, H, W]
   const int64_t examples = input.size(0);
-  const TargetSpec target = parse_target(args.get_or("target", "predicted"), examples);
+  const TargetSpec target = parse_targets(args, examples);
+  nni::FixedInputs fixed_inputs;
+  if (args.has("fixed-input")) {
+    for (const std::string& item : args.all("fixed-input")) {
+      const auto equals = item.find('=');
+      if (equals == std::string::npos || equals == 0 || equals + 1 == item.size())
+        throw CliError(kUsageError, "--fixed-input: expected NAME=FILE.npy, got '" + item + "'");
+      const std::string name = item.substr(0, equals), path = item.substr(equals + 1);
+      if (fixed_inputs.count(name)) throw CliError(kUsageError, "--fixed-input: '" + name + "' is given twice");
+      torch::Tensor value;
+      try {
+        value = nni::read_npy(path);
+      } catch (const std::exception& error) {
+        throw CliError(kInputError, "--fixed-input " + name + ": " + error_message(error));
+      }
+      if (value.dim() > 0 && value.size(0) != 1 && value.size(0) != examples)
+        throw CliError(kInputError, "--fixed-input " + name + " '" + path + "' has " + std::to_string(value.size(0)) +
+                                        " rows; expected one per example (" + std::to_string(examples) +
+                                        ") or one for all");
+      if (value.is_floating_point() && value.scalar_type() != dtype) value = value.to(dtype);
+      fixed_inputs[name] = value;
+    }
+  }
 
   torch::jit::Module module = load_model(model_path, device);
   if (const auto parameters = model_dtype(module); parameters && *parameters != dtype) {
@@ -544,9 +517,25 @@ int run_attribute(const std::vector<std::string>& argv) {
                                     "; nni explains float32 and float64 models: cast the model to float32 "
                                     "(model.float()) and export it again");
   }
-  const nni::Model model(module, nni::TorchScriptOptions()
-                                     .optimize(!args.has("no-optimize"))
-                                     .fold_batch_norm(args.has("fold-batch-norm")));
+  // Per-example fixed inputs follow the batches: the model is built per batch from these options.
+  const nni::TorchScriptOptions model_options = nni::TorchScriptOptions()
+                                                    .optimize(!args.has("no-optimize"))
+                                                    .fold_batch_norm(args.has("fold-batch-norm"))
+                                                    .output(args.get_or("output-index", ""))
+                                                    .input(args.get_or("input-name", ""));
+  auto model_for_rows = [&](int64_t begin, int64_t end) {
+    nni::FixedInputs rows;
+    for (const auto& item : fixed_inputs) {
+      const torch::Tensor& value = item.second;
+      rows[item.first] = (value.dim() == 0 || value.size(0) == 1 ? value : value.slice(0, begin, end)).to(device);
+    }
+    try {
+      return nni::Model(module, nni::TorchScriptOptions(model_options).fixed_inputs(rows));
+    } catch (const std::exception& error) {
+      throw CliError(kUsageError, error_message(error));
+    }
+  };
+  const nni::Model model = model_for_rows(0, std::min<int64_t>(examples, 1));
   if (effective.needs_layer) {
     if (config.layer().empty())
       throw CliError(kUsageError, "method '" + effective.name + "' needs --layer NAME; layers of this model: " +
@@ -567,11 +556,23 @@ int run_attribute(const std::vector<std::string>& argv) {
   const int64_t batches = (examples + batch_size - 1) / batch_size;
   std::vector<int64_t> selected;
   for (int64_t b = shard_index; b < batches; b += shard_count) selected.push_back(b);
+  bool per_example_fixed = false;
+  for (const auto& item : fixed_inputs) per_example_fixed = per_example_fixed || (item.second.dim() > 0 && item.second.size(0) > 1);
+  // One call: --targets gives [rows, K, ...]. Per-example fixed inputs need the method built on
+  // those rows' model (its graph functions are rebuilt, some 10-100 ms per batch).
+  auto explain = [&](int64_t begin, int64_t end) {
+    const torch::Tensor x = input.slice(0, begin, end).to(device);
+    std::shared_ptr<nni::Attribution> rows_method = method;
+    if (per_example_fixed) rows_method = nni::make_method(method_name, model_for_rows(begin, end), config);
+    const std::vector<nni::Target> targets = target.for_rows(begin, end, device, x, rows_method->model());
+    return (target.several() ? rows_method->attribute(x, targets) : rows_method->attribute(x, targets.front())).detach();
+  };
   auto run_batch = [&](int64_t b) {
     const int64_t begin = b * batch_size, end = std::min(examples, begin + batch_size);
-    const torch::Tensor x = input.slice(0, begin, end).to(device);
     try {
-      return method->attribute(x, target.for_rows(begin, end, device)).detach();
+      return explain(begin, end);
+    } catch (const CliError&) {
+      throw;
     } catch (const std::exception& error) {
       std::ostringstream message;
       message << method_name << " failed on batch " << b << " (examples " << begin << ".." << end - 1
@@ -595,10 +596,9 @@ int run_attribute(const std::vector<std::string>& argv) {
     attributions = torch::cat(results, 0);
   } else {
     // An empty shard: zero rows of the shape one example would give.
-    const torch::Tensor one = input.slice(0, 0, 1).to(device);
     torch::Tensor shape_probe;
     try {
-      shape_probe = method->attribute(one, target.for_rows(0, 1, device));
+      shape_probe = explain(0, 1);
     } catch (const std::exception& error) {
       throw CliError(kRuntimeError, method_name + " failed: " + short_message(error_message(error), verbose));
     }
@@ -627,9 +627,14 @@ int run_attribute(const std::vector<std::string>& argv) {
     const torch::Tensor row_index = torch::tensor(rows, torch::kInt64);
     const bool layer_map = info.result == nni::ResultKind::kFromBase ? effective.layer_map : info.layer_map;
     const bool normalized_by_user = !images_options.mean.empty();
-    write_pngs(args.get("png"), attributions, input.index_select(0, row_index).to(torch::kFloat32), rows, layer_map,
-               images_options, normalized_by_user, method_name);
-    if (!quiet) std::cerr << "nni: wrote " << rows.size() << " PNG files to " << args.get("png") << '\n';
+    const torch::Tensor images = input.index_select(0, row_index).to(torch::kFloat32);
+    const std::vector<std::string> labels = target.labels();
+    for (size_t k = 0; k < labels.size(); ++k)  // --targets: one PNG per example and class
+      write_pngs(args.get("png"), target.several() ? attributions.select(1, static_cast<int64_t>(k)) : attributions,
+                 images, rows, layer_map, images_options, normalized_by_user,
+                 target.several() ? method_name + "_" + labels[k] : method_name);
+    if (!quiet)
+      std::cerr << "nni: wrote " << rows.size() * labels.size() << " PNG files to " << args.get("png") << '\n';
   }
 
   // ---------------------------------------------------------------- timing

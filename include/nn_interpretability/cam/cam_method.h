@@ -144,9 +144,14 @@ class CamMethod : public ModelAttribution {
 
  private:
   torch::Tensor compute(const torch::Tensor& input, const Target& target) final;
-  /// One map [rows, 1, h_l, w_l] per layer, before the ReLU; `rows` holds copies of a batch of
-  /// `batch` examples (6 with aug_smooth), the first copy unaugmented.
-  std::vector<torch::Tensor> layer_maps(const torch::Tensor& rows, int64_t batch, const Target& target);
+  /// One forward pass for all targets: one backward to the layers per target (gradient CAMs).
+  torch::Tensor compute_several(const torch::Tensor& input, const std::vector<Target>& targets) final;
+  /// For each target, one map [rows, 1, h_l, w_l] per layer, before the ReLU; `rows` holds copies of
+  /// a batch of `batch` examples (6 with aug_smooth), the first copy unaugmented.
+  std::vector<std::vector<torch::Tensor>> layer_maps(const torch::Tensor& rows, int64_t batch,
+                                                     const std::vector<Target>& targets);
+  /// The result [N, 1, H, W] (or [N, 1, h, w]) from one target's layer maps.
+  torch::Tensor finished_map(std::vector<torch::Tensor> maps, const torch::Tensor& input) const;
 
   CamMapOptions map_options_;
   bool uses_gradients_;

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -28,6 +29,13 @@ class Attribution {
   /// c10::Error whose message starts with the method's class name, e.g. "GradCam: ...".
   torch::Tensor attribute(const torch::Tensor& input, const Target& target = Target());
 
+  /// Attributions of several targets in one call: [N, K, ...] for K targets, where [:, k] is what
+  /// attribute(input, targets[k]) returns. Class targets (indices) run as one call on the K copies of
+  /// the batch stacked (K·N rows: one batched forward and backward instead of K calls); other
+  /// targets run one call each. Gradient CAMs share one forward pass among the K targets (one
+  /// backward to the layer per target). `attribute(images, {3, 5, 7})`: three maps per image.
+  torch::Tensor attribute(const torch::Tensor& input, const std::vector<Target>& targets);
+
   /// The method's registered name, as the command-line tool and the registry spell it ("grad_cam").
   virtual std::string name() const = 0;
 
@@ -45,6 +53,10 @@ class Attribution {
   /// The method itself. `input` has passed Model::check_input; errors thrown here need not name
   /// the method (attribute() adds the class name to any message that does not start with one).
   virtual torch::Tensor compute(const torch::Tensor& input, const Target& target) = 0;
+
+  /// Several targets, stacked on dimension 1 ([N, K, ...]); `input` has passed the checks. The
+  /// default stacks the batch for class targets and loops over the others (see attribute).
+  virtual torch::Tensor compute_several(const torch::Tensor& input, const std::vector<Target>& targets);
 };
 
 /// The base of every method that explains one model (all but wrappers such as SmoothGrad).

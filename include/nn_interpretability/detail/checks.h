@@ -20,7 +20,7 @@ namespace nn_interpretability {
 namespace detail {
 
 /// Runs `forward` (a forward pass of `backend` on `input`), turning a failure into a ValueError
-/// that names the input shape, and checks that the output is [N, classes] for N = input rows.
+/// that names the input shape, and checks that the output is a finite batch [N, ...] for N = input rows.
 torch::Tensor checked_forward(const ModelBackend& backend, const torch::Tensor& input,
                               const std::function<torch::Tensor()>& forward);
 

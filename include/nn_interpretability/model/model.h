@@ -3,6 +3,7 @@
 // forward callable. Methods hold a Model and never change what it wraps.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -27,6 +28,18 @@ std::shared_ptr<ModelBackend> make_module_backend(std::shared_ptr<torch::nn::Mod
 
 }  // namespace detail
 
+/// Arguments of a forward held fixed, by name.
+using FixedInputs = std::map<std::string, torch::Tensor>;
+
+/// A fixed input for a pass over `rows` rows: as is when it has `rows` rows (or is 0-d); its one row
+/// repeated when it has one; tiled when `rows` is a multiple of its rows. Methods stack copies of a
+/// batch copy-major (example i of copy k is row k * N + i: integrated gradients' steps, SmoothGrad's
+/// samples, aug_smooth), so tiling pairs every copy with its example. Use it in a forward of your
+/// own: `Model(net, [&](const torch::Tensor& x) { return net->forward(x, tile_rows(mask, x.size(0))); })`.
+/// Methods that run chosen subsets of rows (Score-CAM, Ablation-CAM) refuse per-example fixed
+/// inputs of a TorchScript model; in a forward of your own, tile only inputs shared by all examples.
+torch::Tensor tile_rows(const torch::Tensor& fixed, int64_t rows, const std::string& name = "fixed input");
+
 /// How a TorchScript model is run.
 struct TorchScriptOptions {
   /// No-grad passes that need no layer (Score-CAM's masked inputs, integrated gradients' end points,
@@ -42,6 +55,17 @@ struct TorchScriptOptions {
   /// inputs, 2 examples got a visibly different vanilla gradient (1.8e-2 of the maximum). Off by
   /// default, so the gradients are those of the model's own operators, as in Captum.
   TORCH_ARG(bool, fold_batch_norm) = false;
+  /// Which part of a tuple, list or dict output to explain: an index ("0") or a key ("out", as
+  /// torchvision's segmentation models return); several joined by "+" are concatenated on their
+  /// last dimension ("boxes+scores": [N, boxes, 4] and [N, boxes, K] give [N, boxes, 4 + K], what
+  /// Target::box reads). Empty: the forward must return one tensor.
+  TORCH_ARG(std::string, output) = "";
+  /// For a forward with several arguments (`forward(image, mask)`): the argument attributions are
+  /// for, by name; empty: the first. Every other argument without a default must be in fixed_inputs.
+  TORCH_ARG(std::string, input) = "";
+  /// The other arguments, by name, held fixed while `input` is explained: tensors with one row per
+  /// example or one row for all, tiled to the rows of each pass (tile_rows); 0-d tensors as they are.
+  TORCH_ARG(FixedInputs, fixed_inputs) = {};
   // Both copies are rebuilt when the user's module changes (weights, buffers, attributes,
   // train/eval), checked against the plain graph on their first input, and never used for a module
   // in training mode or one they cannot be built for.
@@ -82,7 +106,7 @@ class Model {
   /// A model of a kind of your own: implement ModelBackend (model_backend.h, docs/model_access.md).
   explicit Model(std::shared_ptr<ModelBackend> backend);
 
-  /// Runs the model on `input` and checks that the output is [N, classes] and depends on the input.
+  /// Runs the model on `input` and checks that the output is a batch [N, ...] of finite scores.
   torch::Tensor forward(const torch::Tensor& input) const;
 
   /// Checks `input` before a method uses it: defined, floating point, batch of at least one,

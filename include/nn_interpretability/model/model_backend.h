@@ -51,6 +51,9 @@ class ModelBackend {
   virtual std::shared_ptr<torch::nn::Module> module() const { return nullptr; }
   /// The user's TorchScript module, when there is one; nullptr otherwise.
   virtual const torch::jit::Module* torchscript_module() const { return nullptr; }
+  /// Whether the forward pairs each row with a per-example fixed input (TorchScriptOptions::fixed_inputs):
+  /// then rows must come as whole copies of the batch, which methods running subsets refuse.
+  virtual bool has_per_example_inputs() const { return false; }
   /// A short description for error messages.
   virtual std::string describe() const = 0;
   /// Layer names, in named_modules() order.
