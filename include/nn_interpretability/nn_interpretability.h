@@ -44,6 +44,9 @@
 #include "nn_interpretability/cam/score_cam.h"
 #include "nn_interpretability/cam/upsample.h"
 #include "nn_interpretability/cam/xgrad_cam.h"
+#include "nn_interpretability/cam/full_grad.h"
+#include "nn_interpretability/attention/attention_rollout.h"
+#include "nn_interpretability/attention/gradient_attention_rollout.h"
 
 // feature visualization
 #include "nn_interpretability/feature_visualization/activation_maximization.h"

@@ -18,6 +18,9 @@
 #include "nn_interpretability/cam/grad_cam_elementwise.h"
 #include "nn_interpretability/cam/grad_cam_plus_plus.h"
 #include "nn_interpretability/cam/guided_grad_cam.h"
+#include "nn_interpretability/attention/attention_rollout.h"
+#include "nn_interpretability/attention/gradient_attention_rollout.h"
+#include "nn_interpretability/cam/full_grad.h"
 #include "nn_interpretability/cam/hires_cam.h"
 #include "nn_interpretability/cam/layer_cam.h"
 #include "nn_interpretability/cam/score_cam.h"
@@ -322,6 +325,67 @@ std::vector<MethodInfo> make_registry() {
        "channels weighted by the score's relative drop when each is zeroed, gradient-free (Desai & Ramaswamy 2020)",
        ResultKind::kLayerMap, ablation_cam_options, perturbing_cam<AblationCam, AblationCamOptions>()},
       kPerChannelCost);
+
+  OptionSchema full_grad_layers = option_of(
+      "layer", OptionType::kString, "all",
+      "full_grad: the bias layers used, comma-separated (default: every convolution, linear and BatchNorm with a bias)");
+  add({"full_grad", "FullGrad",
+       "input-gradient x input plus every layer's bias-gradient, rescaled and summed (Srinivas & Fleuret 2019)",
+       ResultKind::kLayerMap,
+       {full_grad_layers,
+        choice("scaling", "per_example",
+               "full_grad: rescale each term over all its channels (paper) or per channel (pytorch-grad-cam)",
+               {"per_example", "per_channel"}),
+        choice("upsample", "bilinear", "resize the map to the input's size (CAM family)", {"bilinear", "nearest", "bicubic"})},
+       [](const Model& model, const MethodConfig& config) {
+         FullGradOptions options;
+         if (!config.layer().empty() && config.layer() != "all") options.layers(split_layers(config.layer()));
+         if (auto scaling = config.get_string("scaling"))
+           options.scaling(*scaling == "per_channel" ? FullGradScaling::kPerChannel : FullGradScaling::kPerExample);
+         if (auto upsample = config.get_string("upsample")) options.upsample(parse_upsample(*upsample));
+         return std::make_shared<FullGrad>(model, options);
+       }},
+      MethodCost{MethodCost::Floor::kForwardBackward, "", false, 1.50});
+
+  // attention family (TorchScript transformers with nn.MultiheadAttention)
+  auto attention_schema = [](const char* method) {
+    return std::vector<OptionSchema>{
+        option_of("layer", OptionType::kString, "all",
+                  std::string(method) + ": the attention layers, comma-separated, in forward order (default: every "
+                  "MultiheadAttention)"),
+        option_of("query_layer", OptionType::kString, "ln_1",
+                  "attention: the layer, beside each attention, whose output is its query (torchvision ViT: ln_1)"),
+        choice("head_fusion", "mean", "attention: how the heads of a layer are combined", {"mean", "max", "min"}),
+        option_of("reshape", OptionType::kString, "vit",
+                  "how the layer's output becomes [N, C, h, w]: none, vit (tokens, class token first), "
+                  "tokens:<prefix>[:<h>x<w>], swin (channels last) (CAM family)"),
+        choice("upsample", "none", "resize the map to the input's size (CAM family)",
+               {"none", "bilinear", "nearest", "bicubic"})};
+  };
+  auto attention_options = [](const MethodConfig& config) {
+    AttentionOptions options;
+    if (!config.layer().empty() && config.layer() != "all") options.layers(split_layers(config.layer()));
+    if (auto query = config.get_string("query_layer")) options.query_layer(*query);
+    if (auto fusion = config.get_string("head_fusion"))
+      options.head_fusion(*fusion == "max" ? HeadFusion::kMax : *fusion == "min" ? HeadFusion::kMin : HeadFusion::kMean);
+    if (auto reshape = config.get_string("reshape")) options.reshape(LayerReshape::parse(*reshape));
+    if (auto upsample = config.get_string("upsample")) options.upsample(parse_upsample(*upsample));
+    return options;
+  };
+  add({"attention_rollout", "AttentionRollout",
+       "class token's attention through all layers, residuals as self-attention (Abnar & Zuidema 2020)",
+       ResultKind::kLayerMap, attention_schema("attention_rollout"),
+       [attention_options](const Model& model, const MethodConfig& config) {
+         return std::make_shared<AttentionRollout>(model, attention_options(config));
+       }},
+      MethodCost{MethodCost::Floor::kForward, "", false, 1.20});
+  add({"gradient_attention_rollout", "GradientAttentionRollout",
+       "attention weighted by its gradient, rolled out over the layers (Chefer et al. 2021)", ResultKind::kLayerMap,
+       attention_schema("gradient_attention_rollout"),
+       [attention_options](const Model& model, const MethodConfig& config) {
+         return std::make_shared<GradientAttentionRollout>(model, attention_options(config));
+       }},
+      MethodCost{MethodCost::Floor::kForwardBackward, "", false, 1.20});
 
   // One option name, one type: the command line has one flag per name.
   for (const auto& a : list)

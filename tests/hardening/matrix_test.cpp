@@ -173,6 +173,7 @@ std::vector<BadScenario> bad_scenarios() {
   // Guided Grad-CAM need an image batch [N, C, H, W], the saliency map a channel dimension.
   auto rank_message = [](const nni::MethodInfo& info) -> std::vector<std::string> {
     if (info.name == "score_cam") return {"ScoreCam: the input must be an image batch [N, C, H, W], got shape [8]"};
+    if (info.name == "full_grad") return {"FullGrad: the input must be an image batch [N, C, H, W], got shape [8]"};
     if (info.name == "guided_grad_cam")
       return {"GuidedGradCam: the input must be an image batch [N, C, H, W], got shape [8]"};
     if (info.name == "saliency")
@@ -181,8 +182,9 @@ std::vector<BadScenario> bad_scenarios() {
     return {"the input must be a batch [N, ...] of rank >= 2, got shape [8]"};
   };
   // Every method, SmoothGrad included (it checks the clean batch first), reports the caller's batch.
+  // A [N] output is a regression model's: a class index on it is refused.
   auto one_d_message = [](const nni::MethodInfo&) -> std::string {
-    return "must return scores of shape [N, classes], got shape [2]";
+    return "the model output is [N] (one value per example), so there are no classes to pick";
   };
   return {
       {"wrong rank (1-D input)", false, true, attribute(torch::rand({8})), rank_message},
@@ -235,6 +237,7 @@ std::vector<BadScenario> bad_scenarios() {
          // before they look for the layer, so today they report the output too; the unknown-layer
          // error would be an acceptable alternative order.
          if (info.needs_layer) return {one_d_message(info), "unknown layer '3'; the forward function has these layers"};
+         if (info.name == "full_grad") return {"shows no layers, so their biases are unknown"};
          return {one_d_message(info)};
        }},
       {"TorchScript model returning a tuple", false, false,
@@ -245,9 +248,9 @@ std::vector<BadScenario> bad_scenarios() {
        [](const nni::MethodInfo& info) -> std::vector<std::string> {
          // The module has no layer "3"; layer methods report the tuple today (the forward pass comes
          // first), the unknown-layer error would be an acceptable alternative order.
-         if (info.needs_layer)
-           return {"the TorchScript model must return one tensor [N, classes], got Tuple", "unknown layer '3'"};
-         return {"the TorchScript model must return one tensor [N, classes], got Tuple"};
+         const char* tuple = "the TorchScript model returns a tuple of 2 entries, not one tensor";
+         if (info.needs_layer) return {tuple, "unknown layer '3'"};
+         return {tuple};
        }},
   };
 }
@@ -288,6 +291,11 @@ std::vector<GoodScenario> good_scenarios() {
        [](const nni::MethodInfo& info, Models& models) {
          const torch::Tensor x = good_input(3);
          torch::Tensor result;
+         if (info.name == "full_grad") {  // train-mode BatchNorm has no bias to decompose: refused
+           CHECK_THROWS_WITH(make(info, models.train, kTrainLayer)->attribute(x), Contains("training mode"));
+           CHECK(models.train->is_training());
+           return;
+         }
          REQUIRE_NOTHROW(result = make(info, models.train, kTrainLayer)->attribute(x));
          CHECK(result.size(0) == 3);
          CHECK(result.isfinite().all().item<bool>());
@@ -322,10 +330,14 @@ bool contains_any(const std::string& message, const std::vector<std::string>& ph
   return false;
 }
 
+// The attention methods explain transformers: their matrix runs on the ViT (below).
+bool explains_attention(const nni::MethodInfo& info) { return info.name.find("attention") != std::string::npos; }
+
 int64_t run_matrix(bool grad_enabled) {
   Models models;
   int64_t cases = 0;
   for (const auto& info : nni::methods()) {
+    if (explains_attention(info)) continue;
     for (const auto& scenario : bad_scenarios()) {
       if (scenario.layer_methods_only && !info.needs_layer) continue;
       INFO("method " << info.name << ", bad input: " << scenario.name << ", grad mode "
@@ -386,12 +398,13 @@ TEST_CASE("Hardening matrix: every registered method × every scenario keeps the
           "[hardening]") {
   const auto& registry = nni::methods();
   REQUIRE(!registry.empty());
-  int64_t layer_methods = 0;
+  int64_t layer_methods = 0, attention_methods = 0;
   for (const auto& info : registry) layer_methods += info.needs_layer ? 1 : 0;
+  for (const auto& info : registry) attention_methods += explains_attention(info) ? 1 : 0;
   int64_t bad_all = 0, bad_layer_only = 0;
   for (const auto& s : bad_scenarios()) (s.layer_methods_only ? bad_layer_only : bad_all) += 1;
   const int64_t good = static_cast<int64_t>(good_scenarios().size());
-  const int64_t methods = static_cast<int64_t>(registry.size());
+  const int64_t methods = static_cast<int64_t>(registry.size()) - attention_methods;
   const int64_t per_mode = methods * (bad_all + good) + layer_methods * bad_layer_only;
 
   const bool optimize_before = torch::jit::getGraphExecutorOptimize();
@@ -527,6 +540,7 @@ TEST_CASE("Every registered method, shared by two threads, gives the single-thre
   const torch::Tensor x = good_input(2);
   const auto before = nni_test::ModelSnapshot::of(*net);
   for (const auto& info : nni::methods()) {
+    if (explains_attention(info)) continue;  // on the ViT, in the attention matrix
     INFO("method " << info.name);
     auto method = make(info, model);
     const torch::Tensor reference = method->attribute(x);
@@ -549,6 +563,92 @@ TEST_CASE("Every registered method, shared by two threads, gives the single-thre
     }
   }
   CHECK(before.difference(nni_test::ModelSnapshot::of(*net)) == "");
+}
+
+TEST_CASE("Hardening matrix for the attention methods on torchvision's ViT (scripted and traced)",
+          "[hardening][attention]") {
+  const std::string directory = std::string(NNI_SOURCE_DIR) + "/tests/fixtures/cam_reference/";
+  torch::manual_seed(77);
+  const torch::Tensor good = torch::rand({2, 3, 32, 32}, torch::kDouble);
+  int64_t cases = 0;
+  for (const char* file : {"vit_scripted.pt", "vit_traced.pt"}) {
+    torch::jit::Module module = torch::jit::load(directory + file);
+    const nni::Model model(module);
+    auto with_value = [&](int64_t at, double value) {
+      torch::Tensor x = good.clone();
+      x.view(-1)[at] = value;
+      return x;
+    };
+    struct Bad {
+      std::string name;
+      torch::Tensor input;
+      nni::Target target;
+      std::string phrase;
+    };
+    const std::vector<Bad> bad = {
+        {"wrong rank", torch::rand({8}, torch::kDouble), nni::Target(), "of rank >= 2, got shape [8]"},
+        {"wrong channel count", torch::rand({2, 1, 32, 32}, torch::kDouble), nni::Target(),
+         "failed on an input of shape [2, 1, 32, 32]"},
+        {"int input", torch::ones({2, 3, 32, 32}, torch::kInt), nni::Target(), "must be a floating-point tensor, got Int"},
+        {"float input", good.to(torch::kFloat), nni::Target(), "differs from the model's parameter dtype Double"},
+        {"empty batch", torch::rand({0, 3, 32, 32}, torch::kDouble), nni::Target(), "empty batch"},
+        {"NaN input", with_value(70, std::numeric_limits<double>::quiet_NaN()), nni::Target(), "1 NaN, 0 Inf values"},
+        {"Inf input", with_value(5, std::numeric_limits<double>::infinity()), nni::Target(), "0 NaN, 1 Inf values"},
+        {"target out of range", good, nni::Target(5), "target class 5 is out of range: the model has 5 classes"},
+        {"negative target", good, nni::Target(-1), "target class -1 is out of range"},
+        {"target tensor of the wrong length", good, nni::Target(torch::tensor({0, 1, 2})),
+         "got 3 class indices for a batch of 2"},
+        {"segmentation target on a classifier", good, nni::Target::predicted_pixels(1),
+         "needs a model output [N, classes, *spatial]"},
+    };
+    const JitSnapshot before = JitSnapshot::of(module);
+    for (const auto& info : nni::methods()) {
+      if (!explains_attention(info)) continue;
+      for (bool grad_enabled : {true, false}) {
+        torch::AutoGradMode mode(grad_enabled);
+        INFO("model " << file << ", method " << info.name << ", grad mode " << grad_enabled);
+        const auto method = info.make(model, nni::MethodConfig());
+        for (const Bad& scenario : bad) {
+          INFO("bad input: " << scenario.name);
+          ++cases;
+          CHECK_THROWS_WITH(method->attribute(scenario.input, scenario.target), Contains(scenario.phrase));
+        }
+        ++cases;
+        const auto wrong_query = info.make(model, nni::MethodConfig().set("query_layer", "mlp"));
+        CHECK_THROWS_WITH(wrong_query->attribute(good), Contains("did not run before it"));
+        // Must work: non-contiguous and channels-last inputs give the contiguous input's map.
+        ++cases;
+        const torch::Tensor expected = method->attribute(good);
+        CHECK(expected.isfinite().all().item<bool>());
+        CHECK_THAT(method->attribute(good.transpose(2, 3).contiguous().transpose(2, 3)),
+                   nni_test::AllClose(expected, 1e-10, 1e-12));
+        CHECK_THAT(method->attribute(good.contiguous(at::MemoryFormat::ChannelsLast)),
+                   nni_test::AllClose(expected, 1e-10, 1e-12));
+        // Two threads sharing the object: the single-threaded result, bit for bit.
+        ++cases;
+        std::vector<torch::Tensor> results(2);
+        std::vector<std::string> errors(2);
+        std::vector<std::thread> pool;
+        for (int t = 0; t < 2; ++t)
+          pool.emplace_back([&, t] {
+            try {
+              torch::AutoGradMode thread_mode(grad_enabled);
+              results[t] = method->attribute(good);
+            } catch (const std::exception& error) {
+              errors[t] = error.what();
+            }
+          });
+        for (auto& thread : pool) thread.join();
+        for (int t = 0; t < 2; ++t) {
+          CHECK(errors[t] == "");
+          CHECK((results[t].defined() && torch::equal(results[t], expected)));
+        }
+        CHECK(torch::GradMode::is_enabled() == grad_enabled);
+        CHECK(before.difference(JitSnapshot::of(module)) == "");
+      }
+    }
+  }
+  CHECK(cases == 2 * 2 * 2 * (11 + 3));
 }
 
 TEST_CASE("SmoothGrad (seeded), Score-CAM and integrated gradients are bit-reproducible on CPU",
