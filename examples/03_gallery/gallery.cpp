@@ -3,7 +3,9 @@
 // What: for MNIST and CIFAR-10, one held-out image per class is explained by every method of the
 // library — vanilla gradient, saliency map, input × gradient, guided backprop, deconvnet, SmoothGrad,
 // guided backprop + SmoothGrad, integrated gradients, CAM, Grad-CAM, Guided Grad-CAM, Grad-CAM++,
-// Score-CAM, LayerCAM — on the shipped, trained models (models/weights). One figure per dataset:
+// Score-CAM, LayerCAM and the rest of the CAM family — on the shipped, trained models (models/weights),
+// and on MNIST again with a torchvision VisionTransformer exported to TorchScript (gradients, token
+// CAMs, attention rollouts). One figure per dataset and model:
 // rows are examples (true and predicted label), columns are methods. Then it reproduces the seed's
 // week-7 finding: CAM and Grad-CAM on the 3×3 and the 6×6 CAM classifiers, measured by the share of
 // the map's mass that falls on the digit (input > 0.1) over the whole MNIST held-out split.
@@ -22,11 +24,13 @@
 #include <string>
 #include <vector>
 
+#include <torch/script.h>
 #include <torch/torch.h>
 
 #include "models/cam_cnn.h"
 #include "models/cifar_cnn.h"
 #include "nn_interpretability/data.h"
+#include "nn_interpretability/model/torchscript.h"
 #include "nn_interpretability/nn_interpretability.h"
 #include "nn_interpretability/visualization.h"
 
@@ -184,6 +188,32 @@ std::vector<Column> columns_for(const nni::Model& model, const std::string& cam_
   };
 }
 
+// The transformer figure: torchvision's VisionTransformer exported with torch.jit.script
+// (models/vit/train_vit_mnist.py). Layer maps come from the last block's ln_1 (its tokens laid out on
+// the 4 x 4 patch grid, LayerReshape::tokens); the attention methods read every block's attention.
+std::vector<Column> vit_columns(const nni::Model& model, int64_t samples) {
+  const std::string layer = "vit.encoder.layers.encoder_layer_3.ln_1";
+  auto smooth = nni::SmoothGradOptions().samples(samples).rows_per_call(100).seed(0);
+  return {
+      {"vanilla gradient", std::make_shared<nni::VanillaGradient>(model), Display::kSigned},
+      {"input x gradient", std::make_shared<nni::InputXGradient>(model), Display::kSigned},
+      {"SmoothGrad", std::make_shared<nni::SmoothGrad>(nni::VanillaGradient(model), smooth), Display::kSigned},
+      {"integrated gradients", std::make_shared<nni::IntegratedGradients>(model, nni::IntegratedGradientsOptions().steps(64)),
+       Display::kSigned},
+      {"Grad-CAM (ln_1 tokens)",
+       std::make_shared<nni::GradCam>(model, nni::GradCamOptions(layer).reshape(nni::LayerReshape::tokens())),
+       Display::kHeatmapOverlay},
+      {"HiResCAM (ln_1 tokens)",
+       std::make_shared<nni::HiResCam>(model, nni::HiResCamOptions(layer).reshape(nni::LayerReshape::tokens())),
+       Display::kHeatmapOverlay},
+      {"Score-CAM (ln_1 tokens)",
+       std::make_shared<nni::ScoreCam>(model, nni::ScoreCamOptions(layer).reshape(nni::LayerReshape::tokens())),
+       Display::kHeatmapOverlay},
+      {"attention rollout", std::make_shared<nni::AttentionRollout>(model), Display::kHeatmapOverlay},
+      {"gradient attention rollout", std::make_shared<nni::GradientAttentionRollout>(model), Display::kHeatmapOverlay},
+  };
+}
+
 // Share of a non-negative map's mass on the foreground, per example (examples whose map is all
 // zero are left out: they have no mass to place).
 std::pair<double, int64_t> mean_foreground_share(const torch::Tensor& maps, const torch::Tensor& images) {
@@ -253,6 +283,12 @@ int main(int argc, char** argv) {
     make_gallery("CIFAR-10", cifar_net, one_per_class(cifar),
                  columns_for(cifar_net, nni_models::CifarCnnImpl::kCamLayer, /*signed_maps=*/false, arguments.samples),
                  classes, arguments.out + "/gallery_cifar10.png", timings);
+
+    std::puts("MNIST (model: torchvision VisionTransformer, TorchScript, models/weights/vit_mnist_scripted.pt)");
+    const nni::Model vit(torch::jit::load(arguments.weights + "/vit_mnist_scripted.pt"));
+    std::vector<Timing> vit_timings;
+    make_gallery("ViT", vit, one_per_class(mnist), vit_columns(vit, arguments.samples), digits,
+                 arguments.out + "/gallery_vit_mnist.png", vit_timings);
 
     std::puts("\nTime per method (10 images, one call):");
     std::printf("  %-30s %12s %12s\n", "method", "MNIST ms", "CIFAR-10 ms");
