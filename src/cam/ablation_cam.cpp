@@ -55,6 +55,11 @@ torch::Tensor AblationCam::layer_weights(const CamLayer& layer, const CamPass& p
   const int64_t per_call = copies_per_call(options_.rows_per_call(), ablated_rows, /*batch=*/1, input_row_bytes,
                                            options_.memory_budget());
   std::vector<int64_t> chunk_shape = output.sizes().vec();
+  // The call replaced, counted from the first: replacing "the last call" would make every ablated
+  // pass count the calls in a pass of its own first (twice the forward work).
+  LayerRequest request(layer.name);
+  if (!request.call().is_all() && request.call().index() < 0)
+    request.call(LayerCall::index(layer.calls + request.call().index()));
   for (int64_t start = 0; start < ablated_rows; start += per_call) {
     const int64_t end = std::min(ablated_rows, start + per_call);
     const torch::Tensor row_ids = at::arange(start, end, long_options);
@@ -64,7 +69,7 @@ torch::Tensor AblationCam::layer_weights(const CamLayer& layer, const CamPass& p
     const torch::Tensor replacement =
         output.index_select(0, examples).reshape({end - start, row_elements}).masked_fill(zeroed, 0).view(chunk_shape);
     const LayersForward forward = forward_with_layers(model_, pass.input.index_select(0, examples),
-                                                      {LayerRequest(layer.name).replace_with(replacement)});
+                                                      {LayerRequest(request).replace_with(replacement)});
     ablated.slice(0, start, end).copy_(scores_of(forward.output, examples));
   }
   const torch::Tensor drop = original.unsqueeze(1) - ablated.view({rows, channels});

@@ -198,6 +198,7 @@ std::vector<std::vector<torch::Tensor>> CamMethod::layer_maps(const torch::Tenso
   for (size_t i = 0; i < requests.size(); ++i) {
     layers[i].name = map_options_.layers[i];
     layers[i].output = forward.layers[i].value().detach();
+    layers[i].calls = forward.layers[i].calls;
     layers[i].activation = map_options_.reshape.apply(layers[i].output, rows, layers[i].name);
     detail::check_cam_activation(layers[i].activation, layers[i].name);
   }

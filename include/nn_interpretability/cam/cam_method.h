@@ -109,6 +109,7 @@ struct CamLayer {
   torch::Tensor output;      ///< the layer's own output (before the reshape), detached
   torch::Tensor activation;  ///< A: the output rearranged to [N, K, h, w], detached
   torch::Tensor gradient;    ///< ∂ score / ∂ A, same shape; undefined for gradient-free methods
+  int64_t calls = 1;         ///< how many times the layer ran in the pass
 };
 
 /// The forward pass the layers were captured in, for methods whose weights need more forward
