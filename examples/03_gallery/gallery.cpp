@@ -185,6 +185,7 @@ std::vector<Column> columns_for(const nni::Model& model, const std::string& cam_
        Display::kHeatmapOverlay},
       {"Grad-CAM, aug_smooth", std::make_shared<nni::GradCam>(model, nni::GradCamOptions(cam_layer).aug_smooth(true)),
        Display::kHeatmapOverlay},
+      {"FullGrad", std::make_shared<nni::FullGrad>(model), Display::kHeatmapOverlay},
   };
 }
 
