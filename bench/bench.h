@@ -33,11 +33,13 @@ struct BenchModel {
   std::vector<int64_t> example_shape;
   std::optional<nni::Model> handle;  // from the module holder, as a user would: layer access included
   std::string cam_layer;     // MNIST CNN: "relu2" [N, 20, 4, 4]; ResNet-18: "layer4" [N, 512, 2, 2]
+  std::string cam_reshape;   // the CAMs' reshape option: ViT "vit" (tokens [N, 17, 64] -> [N, 64, 4, 4])
   int64_t cam_channels = 0;  // channels of cam_layer: per-channel methods run cam_channels × N passes
   nni::Model model() const { return *handle; }
 };
 
-/// "mnist_cnn" (models/mnist_cnn.h) or "resnet18" (models/resnet.h), seed 0, eval mode.
+/// "mnist_cnn" (models/mnist_cnn.h), "resnet18" (models/resnet.h), seed 0, eval mode, or "vit_mnist"
+/// (the TorchScript VisionTransformer of models/weights/vit_mnist_scripted.pt, trained).
 BenchModel make_model(const std::string& name, const torch::Device& device);
 
 struct Settings {

@@ -9,10 +9,12 @@
 #include <fmt/format.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
+#include <torch/script.h>
 
 #include "bench.h"
 #include "models/mnist_cnn.h"
 #include "models/resnet.h"
+#include "nn_interpretability/model/torchscript.h"
 
 namespace nni_bench {
 
@@ -31,6 +33,16 @@ BenchModel make_model(const std::string& name, const torch::Device& device) {
     result.handle.emplace(net);
     result.cam_layer = "relu2";
     result.cam_channels = 20;
+  } else if (name == "vit_mnist") {
+    // A transformer as Python users export one: torchvision's VisionTransformer, torch.jit.script.
+    torch::jit::Module vit = torch::jit::load(NNI_SOURCE_DIR "/models/weights/vit_mnist_scripted.pt", device);
+    vit.eval();
+    result.forward = [vit](const torch::Tensor& x) mutable { return vit.forward({x}).toTensor(); };
+    result.example_shape = {1, 28, 28};
+    result.handle.emplace(vit);
+    result.cam_layer = "vit.encoder.layers.encoder_layer_3.ln_1";
+    result.cam_reshape = "vit";
+    result.cam_channels = 64;
   } else {
     // models/resnet.h marks "layer1".."layer4" with nn_interpretability::mark_layer in its forward.
     nni_models::ResNet18 net(10, 3);

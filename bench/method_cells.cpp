@@ -31,6 +31,10 @@ std::vector<Variant> variants(const nni::MethodInfo& info, const BenchModel& mod
   if (info.needs_layer) {
     base.layer(model.cam_layer);
     layer_label = "layer=" + model.cam_layer;
+    if (!model.cam_reshape.empty() && info.option("reshape") != nullptr) {
+      base.set("reshape", model.cam_reshape);
+      layer_label += " reshape=" + model.cam_reshape;
+    }
   }
   if (info.option("seed") != nullptr) base.set("seed", 0);
   const std::string& rows_option = info.cost.rows_option;

@@ -14,12 +14,13 @@
 namespace nn_interpretability {
 namespace {
 
-enum class BiasKind { kNone, kPlain, kBatchNorm };
+enum class BiasKind { kNone, kConvolution, kLinear, kBatchNorm };
 
 // Convolutions, linear layers and BatchNorm: the layers whose bias enters the decomposition exactly.
 BiasKind kind_of(const std::string& type) {
   if (type.find("BatchNorm") != std::string::npos) return BiasKind::kBatchNorm;
-  if (type.find("Conv") != std::string::npos || type.find("Linear") != std::string::npos) return BiasKind::kPlain;
+  if (type.find("Conv") != std::string::npos) return BiasKind::kConvolution;
+  if (type.find("Linear") != std::string::npos) return BiasKind::kLinear;
   return BiasKind::kNone;
 }
 
@@ -35,6 +36,7 @@ torch::Tensor batch_norm_bias(const torch::Tensor& weight, const torch::Tensor& 
 struct BiasLayer {
   std::string name;
   torch::Tensor bias;  // [K]
+  bool last_dimension = false;  // a linear layer's bias runs along the output's last dimension
 };
 
 torch::Tensor tensor_attribute(const torch::jit::Module& module, const char* name) {
@@ -43,12 +45,27 @@ torch::Tensor tensor_attribute(const torch::jit::Module& module, const char* nam
   return value.isTensor() ? value.toTensor() : torch::Tensor();
 }
 
+// A MultiheadAttention's out_proj is never called: the attention kernel reads its weights. Its
+// bias (like in_proj_bias) has no output to capture, so the default layers leave it out.
+bool inside_attention(const std::string& name, const std::vector<std::string>& attention_modules) {
+  for (const std::string& attention : attention_modules)
+    if (name.compare(0, attention.size() + 1, attention + ".") == 0) return true;
+  return false;
+}
+
 std::vector<BiasLayer> torchscript_bias_layers(const torch::jit::Module& root, const std::vector<std::string>& wanted) {
   std::vector<BiasLayer> result;
+  std::vector<std::string> attention_modules;
+  for (const auto& item : root.named_modules()) {
+    const auto type_name = item.value.type()->name();
+    if (!item.name.empty() && type_name && type_name->qualifiedName().find("MultiheadAttention") != std::string::npos)
+      attention_modules.push_back(item.name);
+  }
   for (const auto& item : root.named_modules()) {
     if (item.name.empty()) continue;
     const bool listed = std::find(wanted.begin(), wanted.end(), item.name) != wanted.end();
     if (!wanted.empty() && !listed) continue;
+    if (!listed && inside_attention(item.name, attention_modules)) continue;
     const auto type_name = item.value.type()->name();
     const std::string type = type_name ? type_name->qualifiedName() : "";
     const BiasKind kind = kind_of(type);
@@ -66,7 +83,7 @@ std::vector<BiasLayer> torchscript_bias_layers(const torch::jit::Module& root, c
       TORCH_CHECK_VALUE(!listed, "layer '", item.name, "' has no bias");
       continue;
     }
-    result.push_back({item.name, bias.detach()});
+    result.push_back({item.name, bias.detach(), kind == BiasKind::kLinear});
   }
   return result;
 }
@@ -80,9 +97,13 @@ double batch_norm_eps(const torch::nn::Module& module) {
 
 std::vector<BiasLayer> module_bias_layers(const torch::nn::Module& root, const std::vector<std::string>& wanted) {
   std::vector<BiasLayer> result;
+  std::vector<std::string> attention_modules;
+  for (const auto& item : root.named_modules("", /*include_self=*/false))
+    if (item.value()->name().find("MultiheadAttention") != std::string::npos) attention_modules.push_back(item.key());
   for (const auto& item : root.named_modules("", /*include_self=*/false)) {
     const bool listed = std::find(wanted.begin(), wanted.end(), item.key()) != wanted.end();
     if (!wanted.empty() && !listed) continue;
+    if (!listed && inside_attention(item.key(), attention_modules)) continue;
     const torch::nn::Module& module = *item.value();
     const BiasKind kind = kind_of(module.name());
     if (kind == BiasKind::kNone && !listed) continue;
@@ -103,7 +124,7 @@ std::vector<BiasLayer> module_bias_layers(const torch::nn::Module& root, const s
       TORCH_CHECK_VALUE(!listed, "layer '", item.key(), "' has no bias");
       continue;
     }
-    result.push_back({item.key(), bias.detach()});
+    result.push_back({item.key(), bias.detach(), kind == BiasKind::kLinear});
   }
   return result;
 }
@@ -186,11 +207,12 @@ FullGradDecomposition FullGrad::decomposition(const torch::Tensor& input, const 
     const LayerCapture& capture = forward.layers[l];
     for (size_t call = 0; call < capture.values.size(); ++call, ++next) {
       const torch::Tensor& value = capture.values[call];
-      TORCH_CHECK_VALUE(value.dim() >= 2 && value.size(1) == layers[l].bias.numel(), "layer '", layers[l].name,
+      const int64_t along = layers[l].last_dimension ? value.dim() - 1 : 1;
+      TORCH_CHECK_VALUE(value.dim() >= 2 && value.size(along) == layers[l].bias.numel(), "layer '", layers[l].name,
                         "' outputs shape ", value.sizes(), ", which its bias of ", layers[l].bias.numel(),
-                        " values does not match on dimension 1");
+                        " values does not match on dimension ", along);
       std::vector<int64_t> shape(static_cast<size_t>(value.dim()), 1);
-      shape[1] = -1;
+      shape[static_cast<size_t>(along)] = -1;
       const torch::Tensor bias = layers[l].bias.to(value.options()).view(shape);
       // A layer the score does not depend on (an unused branch) has a zero term.
       result.bias_terms.push_back(gradients[next].defined() ? gradients[next] * bias : at::zeros_like(value));

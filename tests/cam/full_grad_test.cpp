@@ -140,3 +140,19 @@ TEST_CASE("FullGrad refuses what it cannot decompose", "[full_grad]") {
                     Catch::Contains("upsample kNone"));
   CHECK_THROWS_WITH(nni::FullGrad(net).attribute(input.flatten(2), 0), Catch::Contains("[N, C, H, W]"));
 }
+
+TEST_CASE("FullGrad on torchvision's ViT: the attention's out_proj (never called) is left out", "[full_grad]") {
+  const nni::Model vit(torch::jit::load(source("tests/fixtures/cam_reference/vit_scripted.pt")));
+  const torch::Tensor input = nni::read_npy(source("tests/fixtures/cam_reference/vit_input.npy"));
+  nni::FullGrad method(vit);
+  const nni::FullGradDecomposition parts = method.decompose(input, 1);
+  for (const std::string& layer : parts.layers) CHECK(layer.find("out_proj") == std::string::npos);
+  CHECK(std::find(parts.layers.begin(), parts.layers.end(), "conv_proj") != parts.layers.end());
+  const torch::Tensor map = method.attribute(input, 1);
+  CHECK(map.sizes() == torch::IntArrayRef({2, 1, 32, 32}));
+  CHECK(torch::isfinite(map).all().item<bool>());
+  // Listing it explicitly names the reason it cannot be captured.
+  CHECK_THROWS_WITH(nni::FullGrad(vit, nni::FullGradOptions().layers({"encoder.layers.encoder_layer_0.self_attention.out_proj"}))
+                        .attribute(input, 1),
+                    Catch::Contains("never calls it"));
+}

@@ -18,7 +18,8 @@ enum class FullGradScaling {
 
 struct FullGradOptions {
   /// The layers whose bias-gradients are used; empty (the default): every convolution, linear and
-  /// BatchNorm layer with a bias, found by type. Each call of a layer called several times is a term.
+  /// BatchNorm layer with a bias, found by type (but a MultiheadAttention's out_proj, which the
+  /// attention kernel reads without calling it). Each call of a layer called several times is a term.
   TORCH_ARG(std::vector<std::string>, layers) = {};
   TORCH_ARG(FullGradScaling, scaling) = FullGradScaling::kPerExample;
   /// How the layers' terms are resized to the input (every spatial term needs it).
@@ -38,7 +39,9 @@ struct FullGradDecomposition {
 /// FullGrad: the input-gradient term and every layer's bias-gradient term, each made absolute,
 /// rescaled to [0, 1], summed over channels and resized to the input; then summed:
 ///   S(x) = ψ(|∇ₓf ⊙ x|) + Σ_l ψ(|∇_{z_l} f ⊙ b_l|)   (only spatial terms [N, K, h, w] enter the map).
-/// BatchNorm's bias is its effective one, β − γ·μ/√(σ² + ε). The paper's code rescales over all
+/// BatchNorm's bias is its effective one, β − γ·μ/√(σ² + ε). On transformers the terms do not add
+/// up to the score (LayerNorm and softmax are not piecewise linear; the attention's own biases have
+/// no output to capture); the map is still defined. The paper's code rescales over all
 /// channels at once and resizes with align_corners = true; here bilinear resizing is align_corners =
 /// false (as everywhere in this library) and a flat term is 0 (no ε). pytorch-grad-cam rescales per
 /// channel, uses only Conv2d and BatchNorm2d layers and min-max normalizes the sum: FullGradScaling::
