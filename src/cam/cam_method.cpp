@@ -3,6 +3,8 @@
 // fusion of several layers, resize, finite check).
 #include "nn_interpretability/cam/cam_method.h"
 
+#include <memory>
+
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -100,17 +102,6 @@ torch::Tensor weighted_channel_sum(const torch::Tensor& weights, const torch::Te
   return (weights * activation).sum(1, /*keepdim=*/true);
 }
 
-torch::Tensor first_principal_component(const torch::Tensor& weighted, bool center) {
-  const int64_t batch = weighted.size(0);
-  torch::Tensor positions = weighted.flatten(2).transpose(1, 2);  // [N, h·w, K]
-  if (center) positions = positions - positions.mean(1, /*keepdim=*/true);
-  const torch::Tensor right = std::get<2>(at::linalg_svd(positions, /*full_matrices=*/false));  // [N, r, K]
-  torch::Tensor projection = positions.matmul(right.select(1, 0).unsqueeze(2)).squeeze(2);      // [N, h·w]
-  const torch::Tensor flip = std::get<0>(projection.min(1)).abs() > std::get<0>(projection.max(1)).abs();
-  projection = at::where(flip.unsqueeze(1), -projection, projection);
-  return projection.view({batch, 1, weighted.size(2), weighted.size(3)});
-}
-
 torch::Tensor min_max_scaled(const torch::Tensor& maps) {
   const torch::Tensor rows = maps.flatten(1);
   const std::vector<int64_t> shape(static_cast<size_t>(maps.dim()), 1);
@@ -148,6 +139,8 @@ void CamMethod::require_one_layer(const char* class_name, const char* why) const
                     ": ", why);
 }
 
+CamRideAlong CamMethod::ride_along(const torch::Tensor& /*rows*/) { return {}; }
+
 void CamMethod::check_input_shape(const torch::Tensor& input) const {
   const char* needs = map_options_.upsample != Upsample::kNone ? "upsampling"
                       : map_options_.layers.size() > 1         ? "fusing several layers"
@@ -169,9 +162,31 @@ std::vector<std::vector<torch::Tensor>> CamMethod::layer_maps(const torch::Tenso
   LayersForward forward;
   std::vector<CamPass> passes(targets.size());
   std::vector<std::vector<torch::Tensor>> gradients(targets.size(), std::vector<torch::Tensor>(requests.size()));
+  torch::Tensor ride_along_output;
   {
     torch::AutoGradMode grad_mode(uses_gradients_);
-    forward = detail::cam_forward(model_, rows, requests, uses_gradients_);
+    const CamRideAlong ride = uses_gradients_ || requests.size() != 1 ? CamRideAlong{} : ride_along(rows);
+    if (ride.copies > 0) {
+      std::vector<int64_t> times(static_cast<size_t>(rows.dim()), 1);
+      times[0] = 1 + ride.copies;
+      auto changed = std::make_shared<bool>(false);
+      LayerRequest request = LayerRequest(requests.front()).call(LayerCall::index(ride.call));
+      request.replace([change = ride.change, changed](const torch::Tensor& output) {
+        torch::Tensor result = change(output);
+        if (!result.defined()) return output;
+        *changed = true;
+        return result;
+      });
+      forward = detail::cam_forward(model_, rows.repeat(times), {request}, /*needs_gradient=*/false);
+      if (*changed && forward.layers.front().calls == ride.expected_calls) {
+        const int64_t count = rows.size(0);
+        ride_along_output = forward.output.slice(0, count).detach();
+        forward.output = forward.output.slice(0, 0, count);
+        forward.layers.front().values.front() = forward.layers.front().value().slice(0, 0, count);
+      }
+    }
+    // Without copies, or when the layer ran another number of times than the copies were planned for.
+    if (!ride_along_output.defined()) forward = detail::cam_forward(model_, rows, requests, uses_gradients_);
     std::vector<torch::Tensor> activations;
     for (const LayerCapture& capture : forward.layers) activations.push_back(capture.value());
     for (size_t t = 0; t < targets.size(); ++t) {
@@ -205,11 +220,13 @@ std::vector<std::vector<torch::Tensor>> CamMethod::layer_maps(const torch::Tenso
   std::vector<std::vector<torch::Tensor>> maps(targets.size());
   for (size_t t = 0; t < targets.size(); ++t) {
     passes[t].output = forward.output.detach();
+    passes[t].ride_along_output = ride_along_output;
     for (size_t i = 0; i < requests.size(); ++i) {
       CamLayer layer = layers[i];
       if (gradients[t][i].defined()) layer.gradient = map_options_.reshape.apply(gradients[t][i], rows, layer.name);
       const torch::Tensor weights = layer_weights(layer, passes[t]);
-      maps[t].push_back(reduce_channels(weights * layer.activation));
+      // A 0-d weight is 1 (EigenCAM's): the activations as they are, without a multiplication.
+      maps[t].push_back(reduce_channels(weights.dim() == 0 ? layer.activation : weights * layer.activation));
     }
   }
   return maps;

@@ -10,6 +10,7 @@
 
 #include <torch/script.h>
 
+#include "nn_interpretability/detail/cam_steps.h"
 #include "nn_interpretability/io/npy.h"
 #include "nn_interpretability/model/layer.h"
 #include "nn_interpretability/model/torchscript.h"
@@ -165,6 +166,37 @@ TEST_CASE("EigenGrad-CAM and eigen_smooth project the weighted activations on th
   CHECK_THAT(grad_cam.attribute(a, 1), AllClose(signed_like(norm * (s - s.mean())).view({1, 1, 2, 3}), 1e-10, 1e-12));
 }
 
+TEST_CASE("The first principal component equals LAPACK's SVD projection, also near-degenerate",
+          "[cam][eigen_cam][principal_component]") {
+  auto lapack = [](const torch::Tensor& weighted) {
+    const torch::Tensor positions = weighted.flatten(2).transpose(1, 2);
+    const torch::Tensor v = std::get<2>(torch::linalg_svd(positions, false)).select(1, 0).unsqueeze(2);
+    torch::Tensor projection = positions.matmul(v).squeeze(2);
+    const torch::Tensor flip = std::get<0>(projection.min(1)).abs() > std::get<0>(projection.max(1)).abs();
+    return torch::where(flip.unsqueeze(1), -projection, projection).view({weighted.size(0), 1, weighted.size(2),
+                                                                          weighted.size(3)});
+  };
+  torch::manual_seed(11);
+  // Gram side by positions (16 < 20), by channels (9 < 16), beyond the hand-written size (LAPACK), float.
+  for (const auto& shape : std::vector<std::vector<int64_t>>{{3, 20, 4, 4}, {2, 9, 4, 4}, {2, 64, 8, 8}}) {
+    const torch::Tensor a = torch::randn(shape, torch::kDouble);
+    CHECK_THAT(nni::detail::first_principal_component(a, false), AllClose(lapack(a), 1e-9, 1e-10));
+    CHECK_THAT(nni::detail::first_principal_component(a, true),
+               AllClose(lapack(a - a.flatten(2).mean(2).unsqueeze(2).unsqueeze(3)), 1e-9, 1e-10));
+    const torch::Tensor f = a.to(torch::kFloat);
+    CHECK_THAT(nni::detail::first_principal_component(f, false), AllClose(lapack(f), 1e-4, 1e-5));
+  }
+  // Top two singular values 1 and 1 − 1e-7: the squarings cannot separate them within their budget
+  // and LAPACK answers; all-zero activations give a zero map.
+  const torch::Tensor u = std::get<0>(torch::linalg_qr(torch::randn({16, 3}, torch::kDouble)));
+  const torch::Tensor v = std::get<0>(torch::linalg_qr(torch::randn({5, 3}, torch::kDouble)));
+  const torch::Tensor sigma = torch::tensor({1.0, 1.0 - 1e-7, 0.3}, torch::kDouble);
+  const torch::Tensor near = (u * sigma).matmul(v.t()).t().reshape({1, 5, 4, 4});  // [1, K, h, w]
+  CHECK_THAT(nni::detail::first_principal_component(near, false), AllClose(lapack(near), 1e-6, 1e-8));
+  const torch::Tensor zero = torch::zeros({1, 3, 2, 2}, torch::kDouble);
+  CHECK(nni::detail::first_principal_component(zero, false).abs().max().item<double>() == 0);
+}
+
 TEST_CASE("Ablation-CAM after global average pooling + linear: the weights are w_ck mean(A_k) / y_c",
           "[cam][ablation_cam]") {
   auto model = gap_model(2, 4, 3, 9, torch::kDouble);
@@ -182,9 +214,15 @@ TEST_CASE("Ablation-CAM after global average pooling + linear: the weights are w
   torch::Tensor alpha = weight.index_select(0, labels) * activation.mean({2, 3}) / y;  // [N, K]
   torch::Tensor expected = (alpha.unsqueeze(2).unsqueeze(3) * activation).sum(1, true);
   auto before = nni_test::ModelSnapshot::of(*model);
-  for (int64_t rows : {0, 1, 3, 64}) {
+  // From the second call on, the first channels ride along in the capture pass (rows_per_call 0, 8
+  // and 64: all four; 3: one, then three more passes; 1: too few rows per pass for any).
+  for (int64_t rows : {0, 1, 3, 8, 64}) {
     nni::AblationCam method(model, nni::AblationCamOptions("1").relu(false).rows_per_call(rows));
     CHECK_THAT(method.attribute(input, labels), AllClose(expected, 1e-9, 1e-11));
+    CHECK_THAT(method.attribute(input, labels), AllClose(expected, 1e-9, 1e-11));
+    // Another batch size and a predicted target on the same method: still the same definition.
+    CHECK_THAT(method.attribute(input.slice(0, 1, 2), labels.slice(0, 1, 2)),
+               AllClose(expected.slice(0, 1, 2), 1e-9, 1e-11));
   }
   CHECK(before.difference(nni_test::ModelSnapshot::of(*model)).empty());
   // A score of exactly 0 makes the relative drop undefined: refused.
@@ -212,9 +250,11 @@ TEST_CASE("Token and channels-last layers rearranged give the maps of the equiva
                  .attribute(input, labels),
              AllClose(grid_map));
   // Ablation of a token channel zeroes it at every spatial token, not the class token: as at the grid.
-  CHECK_THAT(nni::AblationCam(net, nni::AblationCamOptions("tokens").reshape(nni::LayerReshape::parse("vit")))
-                 .attribute(input, labels),
-             AllClose(nni::AblationCam(net, nni::AblationCamOptions("grid")).attribute(input, labels), 1e-4, 1e-6));
+  // The second call's ablated channels ride along in the capture pass, the class token untouched there too.
+  nni::AblationCam token_ablation(net, nni::AblationCamOptions("tokens").reshape(nni::LayerReshape::parse("vit")));
+  const torch::Tensor grid_ablation = nni::AblationCam(net, nni::AblationCamOptions("grid")).attribute(input, labels);
+  CHECK_THAT(token_ablation.attribute(input, labels), AllClose(grid_ablation, 1e-4, 1e-6));
+  CHECK_THAT(token_ablation.attribute(input, labels), AllClose(grid_ablation, 1e-4, 1e-6));
   CHECK_THAT(nni::ScoreCam(net, nni::ScoreCamOptions("tokens").reshape(nni::LayerReshape::tokens()))
                  .attribute(input, labels),
              AllClose(nni::ScoreCam(net, nni::ScoreCamOptions("grid")).attribute(input, labels)));

@@ -1,8 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <torch/arg.h>
 
@@ -30,7 +33,10 @@ struct AblationCamOptions : CamOptionsBase<AblationCamOptions> {
 /// output is not ≥ 0 (the two agree after a ReLU). The score y_c is the model's output for a class
 /// target (the logit, no softmax) or the score function's value; a score of exactly 0 is refused
 /// (the relative drop is undefined). Costs N × K forward passes without autograd, `rows_per_call`
-/// at a time; the layers before the ablated one are recomputed for each (no caching).
+/// at a time; the layers before the ablated one are recomputed for each (no caching). From the
+/// second call on rows of the same shape (eval mode), the first `rows_per_call` ablated rows ride
+/// along in the capture pass of the clean rows, zeroed in the layer's own output there: a call whose
+/// K × N rows fit in one call costs one forward pass of (K + 1) × N rows.
 /// Desai & Ramaswamy, "Ablation-CAM: Visual Explanations for Deep Convolutional Network via
 /// Gradient-free Localization", WACV 2020.
 /// Result: [N, 1, h, w] at the layer's resolution (or [N, 1, H, W] with `upsample`), raw.
@@ -50,8 +56,28 @@ class AblationCam : public CamMethod {
   /// α_k, [N, K, 1, 1], from the ablated forward passes.
   torch::Tensor layer_weights(const CamLayer& layer, const CamPass& pass) override;
 
+  /// From the second call on rows of the same shape, dtype and device (eval mode): the first ablated
+  /// channels ride along in the capture pass, so a call that fits in one pass runs one forward pass.
+  CamRideAlong ride_along(const torch::Tensor& rows) override;
+
  private:
+  /// What the last call saw of the layer, for planning the next call's capture pass.
+  struct Learned {
+    std::vector<int64_t> row_shape;
+    at::ScalarType dtype = at::kFloat;
+    c10::Device device = c10::Device(c10::kCPU);
+    int64_t channels = 0;  ///< 0: nothing learned yet
+    int64_t calls = 0;
+  };
+  struct LearnedState {
+    std::mutex mutex;
+    Learned value;
+  };
+  /// Ablated rows per forward pass for `channels` ablated copies of `rows`.
+  int64_t rows_per_pass(const torch::Tensor& rows, int64_t channels) const;
+
   AblationCamOptions options_;
+  std::shared_ptr<LearnedState> learned_;  // shared by copies of the method
 };
 
 }  // namespace nn_interpretability

@@ -5,6 +5,7 @@
 // w ⊙ A), and the shared finish: ReLU, test-time augmentation, several layers fused, upsampling
 // to the input's size, a finite-values check. docs/architecture.md draws the path.
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -118,6 +119,25 @@ struct CamPass {
   torch::Tensor input;   ///< the rows the layers were captured on (6 × N with aug_smooth)
   Target target;         ///< resolved: class indices or a score function, one per row
   torch::Tensor output;  ///< the model's output on `input`, detached
+  /// The model's output on the copies that rode along in the capture pass (CamRideAlong), copy by
+  /// copy [copies × rows, ...]; undefined when none did.
+  torch::Tensor ride_along_output;
+};
+
+/// Copies of the rows that a gradient-free method has run in the capture pass itself, after the rows,
+/// with the layer's output changed by `change` for them (Ablation-CAM's ablated channels): one forward
+/// pass instead of two, which matters where a pass costs little more than its fixed overhead.
+struct CamRideAlong {
+  int64_t copies = 0;  ///< 0: none, the capture pass runs the rows alone
+  /// The call of the layer changed (and captured), and how many calls the pass must see for it to be
+  /// that call; on any other count the base runs the capture pass again without the copies.
+  int64_t call = 0;
+  int64_t expected_calls = 1;
+  /// The layer's output for all (1 + copies) × rows rows → what the rest of the model sees; the
+  /// first block (the rows themselves) must come back unchanged. An undefined result declines (the
+  /// output is not what the copies were planned for): the pass goes on unchanged and the copies'
+  /// outputs are dropped.
+  std::function<torch::Tensor(const torch::Tensor&)> change;
 };
 
 /// A CAM method: supplies its channel weights w for each captured layer; the base does the rest.
@@ -130,12 +150,17 @@ class CamMethod : public ModelAttribution {
   /// the layers' gradients are computed (one backward pass, down to the deepest layer only).
   CamMethod(Model model, CamMapOptions options, const char* class_name, bool uses_gradients);
 
-  /// w for one layer, broadcastable to its activation: [N, K, 1, 1] or [N, K, h, w].
+  /// w for one layer, broadcastable to its activation: [N, K, 1, 1] or [N, K, h, w]; a 0-d tensor
+  /// means w = 1 (the activations themselves).
   virtual torch::Tensor layer_weights(const CamLayer& layer, const CamPass& pass) = 0;
 
   /// w ⊙ A [N, K, h, w] → the map [N, 1, h, w], before the ReLU: Σ_k, or with eigen_smooth the first
   /// principal component. EigenCAM-style methods override it.
   virtual torch::Tensor reduce_channels(const torch::Tensor& weighted) const;
+
+  /// What rides along in the capture pass (asked only of gradient-free methods with one layer).
+  /// Default: nothing.
+  virtual CamRideAlong ride_along(const torch::Tensor& rows);
 
   /// 4-D inputs where the map is resized, layers are fused or the input is flipped.
   void check_input_shape(const torch::Tensor& input) const override;
