@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything in Release with all cores and runs every test through ctest; then builds the
-# tests again with AddressSanitizer + UndefinedBehaviorSanitizer (scripts/sanitize.sh, in
-# build-asan/) and runs them too. NNI_SANITIZE=0 skips the sanitizer pass.
+# memory-handling test suites again with AddressSanitizer + UndefinedBehaviorSanitizer
+# (scripts/sanitize.sh, in build-asan/) and runs them too. NNI_SANITIZE=0 skips the sanitizer pass.
 #
 # Usage: scripts/test.sh [BUILD_DIR]    (default: build)
 set -euo pipefail
