@@ -5,6 +5,7 @@
 #include <memory>
 
 #include <functional>
+#include <map>
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/api/module.h>
@@ -23,15 +24,19 @@ struct AttentionParameters {
   bool batch_first = false;
 };
 
-const torch::jit::Module* submodule(const torch::jit::Module& root, const std::string& name,
-                                    std::vector<torch::jit::Module>& keep) {
+// Every named submodule of the root, looked up by name: one walk of the module tree per call.
+struct ModuleIndex {
+  std::vector<std::string> names;  // in the tree's order (the forward order of a ViT's blocks)
+  std::map<std::string, torch::jit::Module> by_name;
+};
+
+ModuleIndex index_modules(const torch::jit::Module& root) {
+  ModuleIndex index;
   for (const auto& item : root.named_modules()) {
-    if (item.name == name) {
-      keep.push_back(item.value);
-      return &keep.back();
-    }
+    index.names.push_back(item.name);
+    index.by_name.emplace(item.name, item.value);
   }
-  return nullptr;
+  return index;
 }
 
 bool is_attention(const torch::jit::Module& module) {
@@ -65,11 +70,10 @@ int64_t traced_heads(const torch::jit::Module& module) {
   return search(graph->block());
 }
 
-AttentionParameters parameters_of(const torch::jit::Module& root, const std::string& layer) {
-  std::vector<torch::jit::Module> keep;
-  keep.reserve(1);
-  const torch::jit::Module* module = submodule(root, layer, keep);
-  TORCH_CHECK_VALUE(module != nullptr, "no layer named '", layer, "'");
+AttentionParameters parameters_of(const ModuleIndex& modules, const std::string& layer) {
+  const auto found_module = modules.by_name.find(layer);
+  TORCH_CHECK_VALUE(found_module != modules.by_name.end(), "no layer named '", layer, "'");
+  const torch::jit::Module* module = &found_module->second;
   TORCH_CHECK_VALUE(is_attention(*module), "layer '", layer, "' is not a torch.nn.MultiheadAttention");
   TORCH_CHECK_VALUE(!module->hasattr("_qkv_same_embed_dim") || module->attr("_qkv_same_embed_dim").toBool(),
                     "layer '", layer, "' has separate key and value sizes (kdim/vdim), which is not supported");
@@ -117,12 +121,10 @@ std::pair<torch::Tensor, torch::Tensor> self_attention(const AttentionParameters
 
 // The query layer of `attention`: `name` beside it (resolved against its parent), or else `name` as a
 // full dotted name.
-std::string query_of(const torch::jit::Module& root, const std::string& attention, const std::string& name) {
+std::string query_of(const ModuleIndex& modules, const std::string& attention, const std::string& name) {
   const size_t dot = attention.rfind('.');
   const std::string sibling = dot == std::string::npos ? name : attention.substr(0, dot + 1) + name;
-  for (const auto& item : root.named_modules())
-    if (item.name == sibling) return sibling;
-  return name;
+  return modules.by_name.count(sibling) > 0 ? sibling : name;
 }
 
 struct Stash {
@@ -140,19 +142,20 @@ AttentionPass attention_forward(const Model& model, const torch::Tensor& input, 
   TORCH_CHECK_VALUE(root != nullptr, "attention methods need a TorchScript model (scripted or traced) with "
                     "torch.nn.MultiheadAttention layers; the ", model.backend().describe(), " is not one");
   AttentionPass pass;
+  const ModuleIndex modules = index_modules(*root);
   pass.layers = options.layers();
   if (pass.layers.empty())
-    for (const auto& item : root->named_modules())
-      if (!item.name.empty() && is_attention(item.value)) pass.layers.push_back(item.name);
+    for (const std::string& name : modules.names)
+      if (!name.empty() && is_attention(modules.by_name.at(name))) pass.layers.push_back(name);
   TORCH_CHECK_VALUE(!pass.layers.empty(), "the model has no torch.nn.MultiheadAttention layer");
 
   std::vector<std::shared_ptr<Stash>> stashes;
   std::vector<LayerRequest> requests;
   for (const std::string& layer : pass.layers) {
-    const AttentionParameters parameters = parameters_of(*root, layer);
+    const AttentionParameters parameters = parameters_of(modules, layer);
     auto stash = std::make_shared<Stash>();
     stashes.push_back(stash);
-    const std::string query = query_of(*root, layer, options.query_layer());
+    const std::string query = query_of(modules, layer, options.query_layer());
     requests.push_back(LayerRequest(query).call(LayerCall::first()).replace([stash](const torch::Tensor& q) {
       stash->query = q;
       stash->query_seen = true;
@@ -184,7 +187,7 @@ AttentionPass attention_forward(const Model& model, const torch::Tensor& input, 
                       forward.layers[2 * i + 1].calls, " times in one forward pass; attention methods need each once");
     const Stash& stash = *stashes[i];
     TORCH_CHECK_VALUE(stash.difference <= tolerance * std::max(1.0, stash.scale), "attention '", pass.layers[i],
-                      "' recomputed from the output of '", query_of(*root, pass.layers[i], options.query_layer()),
+                      "' recomputed from the output of '", query_of(modules, pass.layers[i], options.query_layer()),
                       "' differs from its real output by ", stash.difference, " (of ", stash.scale,
                       "): that layer is not its query (set query_layer), or it is not plain self-attention (masks, "
                       "separate key / value inputs)");
