@@ -48,6 +48,15 @@
 #include "nn_interpretability/attention/attention_rollout.h"
 #include "nn_interpretability/attention/gradient_attention_rollout.h"
 
+// perturbation family
+#include "nn_interpretability/perturbation/baseline.h"
+#include "nn_interpretability/perturbation/feature_ablation.h"
+#include "nn_interpretability/perturbation/feature_mask.h"
+#include "nn_interpretability/perturbation/kernel_shap.h"
+#include "nn_interpretability/perturbation/occlusion.h"
+#include "nn_interpretability/perturbation/perturbation_engine.h"
+#include "nn_interpretability/perturbation/shapley_value_sampling.h"
+
 // feature visualization
 #include "nn_interpretability/feature_visualization/activation_maximization.h"
 

@@ -1,0 +1,55 @@
+#pragma once
+// Feature masks: which input elements a perturbation method turns on and off together.
+
+#include <cstdint>
+#include <string>
+
+#include <torch/types.h>
+
+namespace nn_interpretability {
+
+/// A feature mask resolved for one batch: integer ids [N, ...] (an expanded view; row i is example
+/// i's mask) shaped like the input, and the number of features, max id + 1. An id no element of an
+/// example carries is a feature of no effect there (its attribution maps to no element).
+struct ResolvedFeatureMask {
+  torch::Tensor ids;     ///< int64 [N, ...], the input's shape
+  int64_t features = 0;  ///< ids are 0 .. features - 1
+};
+
+/// How input elements group into features.
+///
+///   FeatureMask::elements()          every element its own feature (Captum's default)
+///   FeatureMask::pixels()            each pixel of [N, C, H, W], all channels together: H·W features
+///   FeatureMask::channels()          each channel of [N, C, ...]: C features
+///   FeatureMask::grid(8, 8)          8 × 8 patches of [N, C, H, W] across channels (edge patches smaller)
+///   FeatureMask::custom(mask)        the user's integer ids, shape [1 or N, ...] broadcastable to the
+///                                    input ([1, 1, H, W]: one mask for the batch, shared by channels)
+///
+/// Superpixels (SLIC) need OpenCV: nn_interpretability/visualization/superpixels.h makes a custom mask.
+class FeatureMask {
+ public:
+  /// Every element its own feature.
+  FeatureMask();
+  static FeatureMask elements() { return FeatureMask(); }
+  static FeatureMask pixels();
+  static FeatureMask channels();
+  static FeatureMask grid(int64_t patch_height, int64_t patch_width);
+  static FeatureMask custom(torch::Tensor mask);
+
+  /// The ids for `input` [N, ...]; throws with the shapes when the mask does not fit.
+  ResolvedFeatureMask resolve(const torch::Tensor& input) const;
+
+  /// "elements", "pixels", "channels", "grid 8x8", "custom [1, 1, 28, 28]".
+  std::string describe() const;
+
+  /// Parses the command line's --features: elements, pixels, channels, grid:<h>x<w> (or grid:<n>).
+  static FeatureMask parse(const std::string& text);
+
+ private:
+  enum class Kind { kElements, kPixels, kChannels, kGrid, kCustom };
+  Kind kind_ = Kind::kElements;
+  int64_t patch_height_ = 0, patch_width_ = 0;
+  torch::Tensor mask_;
+};
+
+}  // namespace nn_interpretability

@@ -1,0 +1,78 @@
+// The perturbation engine: chunked no-grad forwards of perturbed rows, scored for a resolved target.
+#include "nn_interpretability/perturbation/perturbation_engine.h"
+
+#include <algorithm>
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+
+#include "nn_interpretability/model/model_backend.h"
+
+namespace nn_interpretability {
+namespace {
+
+// The first row whose score is not finite, or -1.
+int64_t first_non_finite(const torch::Tensor& scores) {
+  const torch::Tensor bad = at::logical_not(at::isfinite(scores));
+  if (!bad.any().item<bool>()) return -1;
+  return bad.nonzero().select(1, 0)[0].item<int64_t>();
+}
+
+}  // namespace
+
+PerturbationEngine::PerturbationEngine(Model model, PerturbationEngineOptions options)
+    : model_(std::move(model)), options_(std::move(options)) {}
+
+void PerturbationEngine::check_options(const char* owner, const PerturbationEngineOptions& options) {
+  check_rows_per_call(owner, options.rows_per_call(), options.memory_budget());
+}
+
+CleanPass PerturbationEngine::clean_pass(const torch::Tensor& input, const Target& target) const {
+  torch::NoGradGuard no_grad;
+  CleanPass clean;
+  clean.output = model_.forward(input);
+  clean.target = target.resolved(clean.output);
+  clean.scores = clean.target.scores(clean.output).detach();
+  TORCH_CHECK_VALUE(clean.scores.dim() == 1 && clean.scores.size(0) == input.size(0), "the target gives scores of shape ",
+                    clean.scores.sizes(), " for a batch of ", input.size(0), "; one score per example is needed");
+  const int64_t bad = first_non_finite(clean.scores);
+  TORCH_CHECK_VALUE(bad < 0, "the model's score for example ", bad, " of the input is NaN or infinite");
+  return clean;
+}
+
+int64_t PerturbationEngine::rows_per_call(int64_t total, int64_t row_bytes) const {
+  return copies_per_call(options_.rows_per_call(), total, /*batch=*/1, row_bytes, options_.memory_budget());
+}
+
+torch::Tensor PerturbationEngine::scores(const Target& resolved, int64_t total, int64_t row_bytes,
+                                         const PerturbationGenerator& generate) const {
+  TORCH_CHECK_VALUE(total > 0, "internal: a perturbation work list needs at least one row, got ", total);
+  torch::NoGradGuard no_grad;
+  const int64_t per_call = rows_per_call(total, row_bytes);
+  torch::Tensor scores;
+  for (int64_t first = 0; first < total; first += per_call) {
+    const int64_t count = std::min(per_call, total - first);
+    const PerturbedRows rows = generate(first, count);
+    TORCH_CHECK_VALUE(rows.inputs.defined() && rows.inputs.dim() >= 1 && rows.inputs.size(0) == count,
+                      "internal: a perturbation chunk of ", count, " rows has inputs of shape ",
+                      rows.inputs.defined() ? rows.inputs.sizes() : at::IntArrayRef{});
+    TORCH_CHECK_VALUE(rows.examples.defined() && rows.examples.numel() == count, "internal: a perturbation chunk of ",
+                      count, " rows names ", rows.examples.defined() ? rows.examples.numel() : 0, " examples");
+    if (model_.backend().has_per_example_inputs()) {
+      const bool one_example = (rows.examples == rows.examples[0]).all().item<bool>();
+      TORCH_CHECK_VALUE(one_example, "the model holds per-example fixed inputs (TorchScriptOptions::fixed_inputs), "
+                        "which perturbed rows of different examples cannot pair with: explain one example per call");
+    }
+    const torch::Tensor output = model_.forward(rows.inputs);
+    const torch::Tensor chunk = resolved.select_rows(rows.examples).scores(output).detach();
+    const int64_t bad = first_non_finite(chunk);
+    TORCH_CHECK_VALUE(bad < 0, "the model's score is NaN or infinite on perturbed row ", first + bad, " (a copy of example ",
+                      rows.examples[bad].item<int64_t>(), "): the perturbation or its baseline drives the model out of range");
+    if (!scores.defined()) scores = at::empty({total}, chunk.options());
+    scores.slice(0, first, first + count).copy_(chunk);
+    if (options_.progress()) options_.progress()(first + count, total);
+  }
+  return scores;
+}
+
+}  // namespace nn_interpretability
