@@ -37,6 +37,19 @@ std::vector<Variant> variants(const nni::MethodInfo& info, const BenchModel& mod
     }
   }
   if (info.option("seed") != nullptr) base.set("seed", 0);
+  if (info.cost.perturbed_rows) {
+    // Perturbation methods: the two chunk sizes. Feature counts kept to a few hundred rows
+    // per example (ResNet-18's 3 × 64 × 64 elements one by one would be 12,288 rows).
+    if (info.option("features") != nullptr) base.set("features", info.name == "shapley_values" ? "blocks:3x3" : "grid:8x8");
+    if (info.option("samples") != nullptr) base.set("samples", info.name == "kernel_shap" ? 200 : 4);
+    std::vector<Variant> result;
+    for (int64_t rows : {int64_t{64}, int64_t{256}}) {
+      Variant variant{base, fmt::format("rows_per_call={}", rows), 1};
+      variant.config.set("rows_per_call", rows);
+      result.push_back(std::move(variant));
+    }
+    return result;
+  }
   const std::string& rows_option = info.cost.rows_option;
   if (rows_option.empty() || info.option(rows_option) == nullptr) return {{base, layer_label, 1}};
   base.set(rows_option, kPathSamples);
@@ -53,6 +66,7 @@ std::vector<Variant> variants(const nni::MethodInfo& info, const BenchModel& mod
 // Per-channel methods run channels × N passes per call; beyond this many the cell is listed, not run
 // (ResNet-18 at batch 32: 16,384 passes, minutes per call; batch 1 gives the ms per channel).
 constexpr int64_t kMaxPerChannelRows = 4096;
+constexpr int64_t kMaxPerturbedRows = 4096;
 
 }  // namespace
 
@@ -94,6 +108,15 @@ void bench_model_batch(const BenchModel& model, int64_t batch, const Settings& s
         cell.note = "not applicable: " + message.substr(0, message.find('\n'));
         not_run.push_back(std::move(cell));
         continue;
+      }
+      if (info.cost.perturbed_rows) {
+        cell.floor_rows = info.cost.perturbed_rows(*method, input);
+        if (cell.floor_rows > kMaxPerturbedRows) {
+          cell.skipped = true;
+          cell.note = fmt::format("not run: {} perturbed rows per call", cell.floor_rows);
+          not_run.push_back(std::move(cell));
+          continue;
+        }
       }
       cell.run = call(method, input, labels);
       const std::pair<FloorKind, int64_t> key{cell.floor_kind, cell.floor_rows};

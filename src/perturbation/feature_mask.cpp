@@ -46,6 +46,15 @@ FeatureMask FeatureMask::grid(int64_t patch_height, int64_t patch_width) {
   return mask;
 }
 
+FeatureMask FeatureMask::blocks(int64_t rows, int64_t columns) {
+  TORCH_CHECK_VALUE(rows >= 1 && columns >= 1, "FeatureMask::blocks: at least 1 x 1 blocks, got ", rows, " x ", columns);
+  FeatureMask mask;
+  mask.kind_ = Kind::kBlocks;
+  mask.patch_height_ = rows;
+  mask.patch_width_ = columns;
+  return mask;
+}
+
 FeatureMask FeatureMask::custom(torch::Tensor mask) {
   TORCH_CHECK_VALUE(mask.defined(), "FeatureMask::custom: the mask is an undefined tensor");
   TORCH_CHECK_VALUE(!at::isFloatingType(mask.scalar_type()) && !at::isComplexType(mask.scalar_type()) &&
@@ -95,6 +104,18 @@ ResolvedFeatureMask FeatureMask::resolve(const torch::Tensor& input) const {
       resolved.features = rows * columns;
       break;
     }
+    case Kind::kBlocks: {
+      require_image(input, "blocks");
+      const int64_t height = input.size(2), width = input.size(3);
+      TORCH_CHECK_VALUE(patch_height_ <= height && patch_width_ <= width, patch_height_, " x ", patch_width_,
+                        " blocks do not fit the input's ", height, " x ", width, " pixels");
+      // Pixel (y, x) is in block (⌊y · rows / H⌋, ⌊x · columns / W⌋): sizes differ by at most one.
+      const torch::Tensor row = (at::arange(height, options) * patch_height_).div(height, "floor");
+      const torch::Tensor column = (at::arange(width, options) * patch_width_).div(width, "floor");
+      ids = (row.unsqueeze(1) * patch_width_ + column.unsqueeze(0)).view({1, 1, height, width});
+      resolved.features = patch_height_ * patch_width_;
+      break;
+    }
     case Kind::kCustom: {
       const torch::Tensor& mask = mask_;
       bool fits = mask.dim() == input.dim() && (mask.size(0) == 1 || mask.size(0) == input.size(0));
@@ -121,6 +142,7 @@ std::string FeatureMask::describe() const {
     case Kind::kPixels: return "pixels";
     case Kind::kChannels: return "channels";
     case Kind::kGrid: text << "grid " << patch_height_ << "x" << patch_width_; return text.str();
+    case Kind::kBlocks: text << "blocks " << patch_height_ << "x" << patch_width_; return text.str();
     case Kind::kCustom: text << "custom " << mask_.sizes(); return text.str();
   }
   return "";
@@ -130,19 +152,21 @@ FeatureMask FeatureMask::parse(const std::string& text) {
   if (text == "elements") return elements();
   if (text == "pixels") return pixels();
   if (text == "channels") return channels();
-  if (text.rfind("grid:", 0) == 0) {
-    const std::string size = text.substr(5);
+  const bool is_grid = text.rfind("grid:", 0) == 0, is_blocks = text.rfind("blocks:", 0) == 0;
+  if (is_grid || is_blocks) {
+    const std::string size = text.substr(is_grid ? 5 : 7);
     const size_t x = size.find('x');
     try {
       size_t used = 0;
       const int64_t height = std::stoll(size.substr(0, x), &used);
       const int64_t width = x == std::string::npos ? height : std::stoll(size.substr(x + 1));
-      if (used == (x == std::string::npos ? size.size() : x)) return grid(height, width);
+      if (used == (x == std::string::npos ? size.size() : x)) return is_grid ? grid(height, width) : blocks(height, width);
     } catch (const std::exception&) {
     }
   }
   TORCH_CHECK_VALUE(false, "unknown feature mask '", text,
-                    "': use elements, pixels, channels, grid:<h>x<w> or grid:<n> (a mask file: --feature-mask FILE.npy)");
+                    "': use elements, pixels, channels, grid:<h>x<w> (patches of h x w pixels), blocks:<r>x<c> (the image in r x c "
+                    "blocks) or grid:<n> / blocks:<n>");
 }
 
 }  // namespace nn_interpretability

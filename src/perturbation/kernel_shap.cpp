@@ -29,7 +29,7 @@ torch::Tensor KernelShap::compute(const torch::Tensor& input, const Target& targ
   const auto cpu_double = at::TensorOptions().dtype(at::kDouble);
   torch::Tensor coalitions = at::zeros({samples, features}, cpu_double);
   coalitions[0].fill_(1);
-  if (features >= 2) {
+  if (features >= 2 && samples > 2) {
     const torch::Tensor sizes = at::arange(1, features, cpu_double);
     const torch::Tensor size_probability = (features - 1.0) / (sizes * (features - sizes));
     const torch::Tensor drawn_sizes = at::multinomial(size_probability, samples - 2, /*replacement=*/true, generator) + 1;

@@ -32,6 +32,10 @@
 #include "nn_interpretability/gradient/integrated_gradients.h"
 #include "nn_interpretability/gradient/saliency_map.h"
 #include "nn_interpretability/gradient/vanilla_gradient.h"
+#include "nn_interpretability/perturbation/feature_ablation.h"
+#include "nn_interpretability/perturbation/kernel_shap.h"
+#include "nn_interpretability/perturbation/occlusion.h"
+#include "nn_interpretability/perturbation/shapley_value_sampling.h"
 #include "nn_interpretability/wrappers/smooth_grad.h"
 
 namespace nn_interpretability {
@@ -198,6 +202,59 @@ Make perturbing_cam() {
     if (auto rows = config.get_int("rows_per_call")) options.rows_per_call(*rows);
     return std::make_shared<Method>(model, options);
   };
+}
+
+/// A comma-separated list of integers ("1,8,8"); the option's name in the message.
+std::vector<int64_t> integer_list(const std::string& text, const char* option) {
+  std::vector<int64_t> values;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    size_t used = 0;
+    int64_t value = 0;
+    try {
+      value = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    TORCH_CHECK_VALUE(!item.empty() && used == item.size(), "option '", option, "' takes integers separated by commas (",
+                      "e.g. 1,8,8), got '", text, "'");
+    values.push_back(value);
+    start = comma + 1;
+  }
+  return values;
+}
+
+/// The options every perturbation method shares, in its schema.
+std::vector<OptionSchema> perturbation_schema(const char* method, const std::string& features_default, bool features = true) {
+  std::vector<OptionSchema> schema = {
+      option_of("baseline", OptionType::kString, "0",
+                "perturbation: what removed features take: a number, or blur:<sigma> (Gaussian blur of the image)"),
+      integer("rows_per_call", "automatic",
+              "perturbed rows per forward call (0 = all at once, -1 = automatic: ~320 rows within 16 MiB)", -1.0)};
+  if (features)
+    schema.push_back(option_of("features", OptionType::kString, features_default,
+                               std::string(method) + ": how elements group into features: elements, pixels, channels, "
+                               "grid:<h>x<w> (patches), blocks:<r>x<c> (the image in r x c blocks)"));
+  return schema;
+}
+
+/// The shared perturbation options from a config into a method's options struct.
+template <typename Options>
+Options perturbation_options(const MethodConfig& config, const std::string& features_default) {
+  Options options;
+  if (auto baseline = config.get_string("baseline")) options.baseline(Baseline::parse(*baseline));
+  if (auto rows = config.get_int("rows_per_call")) options.rows_per_call(*rows);
+  const auto features = config.get_string("features");
+  options.feature_mask(FeatureMask::parse(features ? *features : features_default));
+  return options;
+}
+
+/// The features a method's mask gives `input`.
+template <typename Method>
+int64_t features_of(const Attribution& method, const torch::Tensor& input) {
+  return dynamic_cast<const Method&>(method).options().feature_mask().resolve(input).features;
 }
 
 std::vector<MethodInfo> make_registry() {
@@ -386,6 +443,84 @@ std::vector<MethodInfo> make_registry() {
          return std::make_shared<GradientAttentionRollout>(model, attention_options(config));
        }},
       MethodCost{MethodCost::Floor::kForwardBackward, "", false, 1.20});
+
+  // perturbation family: no-grad forwards of perturbed copies (the floor: as many plain rows)
+  auto perturbation_cost = [](std::function<int64_t(const Attribution&, const torch::Tensor&)> rows) {
+    MethodCost cost{MethodCost::Floor::kForward, "", false, 1.10};
+    cost.perturbed_rows = std::move(rows);
+    return cost;
+  };
+  {
+    std::vector<OptionSchema> schema = perturbation_schema("occlusion", "", /*features=*/false);
+    schema.push_back(option_of("window", OptionType::kString, "1,8,8",
+                               "occlusion: the window's shape over the input's dimensions without the batch"));
+    schema.push_back(option_of("stride", OptionType::kString, "1,4,4",
+                               "occlusion: the window's step per dimension (at most the window where it is smaller than the input)"));
+    add({"occlusion", "Occlusion", "mean score drop of the sliding windows covering each element (Zeiler & Fergus 2014)",
+         ResultKind::kInputShaped, schema,
+         [](const Model& model, const MethodConfig& config) {
+           OcclusionOptions options = perturbation_options<OcclusionOptions>(config, "elements");
+           options.window(integer_list(config.get_string("window").value_or("1,8,8"), "window"));
+           options.strides(integer_list(config.get_string("stride").value_or("1,4,4"), "stride"));
+           return std::make_shared<Occlusion>(model, options);
+         }},
+        perturbation_cost([](const Attribution& method, const torch::Tensor& input) {
+          return input.size(0) * dynamic_cast<const Occlusion&>(method).windows(input);
+        }));
+  }
+  add({"feature_ablation", "FeatureAblation", "score drop when each feature is set to the baseline (Captum's FeatureAblation)",
+       ResultKind::kInputShaped, perturbation_schema("feature_ablation", "elements"),
+       [](const Model& model, const MethodConfig& config) {
+         return std::make_shared<FeatureAblation>(model, perturbation_options<FeatureAblationOptions>(config, "elements"));
+       }},
+      perturbation_cost([](const Attribution& method, const torch::Tensor& input) {
+        return input.size(0) * features_of<FeatureAblation>(method, input);
+      }));
+  {
+    const ShapleyValueSamplingOptions defaults;
+    std::vector<OptionSchema> schema = perturbation_schema("shapley_value_sampling", "elements");
+    schema.push_back(integer("samples", std::to_string(defaults.samples()),
+                             "shapley_value_sampling / kernel_shap: permutations or coalitions per example", 1.0));
+    schema.push_back(integer("seed", std::to_string(defaults.seed()), "sampling methods: seed of a private generator", 0.0));
+    add({"shapley_value_sampling", "ShapleyValueSampling",
+         "Shapley values estimated from random feature permutations (Castro et al. 2009)", ResultKind::kInputShaped, schema,
+         [](const Model& model, const MethodConfig& config) {
+           auto options = perturbation_options<ShapleyValueSamplingOptions>(config, "elements");
+           if (auto samples = config.get_int("samples")) options.samples(*samples);
+           if (auto seed = config.get_int("seed")) options.seed(*seed);
+           return std::make_shared<ShapleyValueSampling>(model, options);
+         }},
+        perturbation_cost([](const Attribution& method, const torch::Tensor& input) {
+          const auto& sampling = dynamic_cast<const ShapleyValueSampling&>(method);
+          return input.size(0) * (sampling.options().samples() * features_of<ShapleyValueSampling>(method, input) + 1);
+        }));
+  }
+  add({"shapley_values", "ShapleyValues", "exact Shapley values over at most 16 features, all 2^F coalitions (Shapley 1953)",
+       ResultKind::kInputShaped, perturbation_schema("shapley_values", "blocks:3x3"),
+       [](const Model& model, const MethodConfig& config) {
+         return std::make_shared<ShapleyValues>(model, perturbation_options<ShapleyValuesOptions>(config, "blocks:3x3"));
+       }},
+      perturbation_cost([](const Attribution& method, const torch::Tensor& input) {
+        return input.size(0) * (int64_t{1} << features_of<ShapleyValues>(method, input));
+      }));
+  {
+    const KernelShapOptions defaults;
+    std::vector<OptionSchema> schema = perturbation_schema("kernel_shap", "grid:4x4");
+    schema.push_back(integer("samples", std::to_string(defaults.samples()),
+                             "shapley_value_sampling / kernel_shap: permutations or coalitions per example", 1.0));
+    schema.push_back(integer("seed", std::to_string(defaults.seed()), "sampling methods: seed of a private generator", 0.0));
+    add({"kernel_shap", "KernelShap", "Shapley values as a weighted linear fit over kernel-sampled coalitions (Lundberg & Lee 2017)",
+         ResultKind::kInputShaped, schema,
+         [](const Model& model, const MethodConfig& config) {
+           auto options = perturbation_options<KernelShapOptions>(config, "grid:4x4");
+           if (auto samples = config.get_int("samples")) options.samples(*samples);
+           if (auto seed = config.get_int("seed")) options.seed(*seed);
+           return std::make_shared<KernelShap>(model, options);
+         }},
+        perturbation_cost([](const Attribution& method, const torch::Tensor& input) {
+          return input.size(0) * dynamic_cast<const KernelShap&>(method).options().samples();
+        }));
+  }
 
   // One option name, one type: the command line has one flag per name.
   for (const auto& a : list)

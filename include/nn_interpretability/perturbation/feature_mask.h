@@ -22,6 +22,7 @@ struct ResolvedFeatureMask {
 ///   FeatureMask::pixels()            each pixel of [N, C, H, W], all channels together: H·W features
 ///   FeatureMask::channels()          each channel of [N, C, ...]: C features
 ///   FeatureMask::grid(8, 8)          8 × 8 patches of [N, C, H, W] across channels (edge patches smaller)
+///   FeatureMask::blocks(4, 4)        the image cut into 4 × 4 blocks across channels: 16 features at any size
 ///   FeatureMask::custom(mask)        the user's integer ids, shape [1 or N, ...] broadcastable to the
 ///                                    input ([1, 1, H, W]: one mask for the batch, shared by channels)
 ///
@@ -34,6 +35,7 @@ class FeatureMask {
   static FeatureMask pixels();
   static FeatureMask channels();
   static FeatureMask grid(int64_t patch_height, int64_t patch_width);
+  static FeatureMask blocks(int64_t rows, int64_t columns);
   static FeatureMask custom(torch::Tensor mask);
 
   /// The ids for `input` [N, ...]; throws with the shapes when the mask does not fit.
@@ -42,11 +44,12 @@ class FeatureMask {
   /// "elements", "pixels", "channels", "grid 8x8", "custom [1, 1, 28, 28]".
   std::string describe() const;
 
-  /// Parses the command line's --features: elements, pixels, channels, grid:<h>x<w> (or grid:<n>).
+  /// Parses the command line's --features: elements, pixels, channels, grid:<h>x<w> (or grid:<n>),
+  /// blocks:<r>x<c> (or blocks:<n>).
   static FeatureMask parse(const std::string& text);
 
  private:
-  enum class Kind { kElements, kPixels, kChannels, kGrid, kCustom };
+  enum class Kind { kElements, kPixels, kChannels, kGrid, kBlocks, kCustom };
   Kind kind_ = Kind::kElements;
   int64_t patch_height_ = 0, patch_width_ = 0;
   torch::Tensor mask_;
