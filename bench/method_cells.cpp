@@ -41,7 +41,7 @@ std::vector<Variant> variants(const nni::MethodInfo& info, const BenchModel& mod
     // Perturbation methods: the two chunk sizes. Feature counts kept to a few hundred rows
     // per example (ResNet-18's 3 × 64 × 64 elements one by one would be 12,288 rows).
     if (info.option("features") != nullptr) base.set("features", info.name == "shapley_values" ? "blocks:3x3" : "grid:8x8");
-    if (info.option("samples") != nullptr) base.set("samples", info.name == "kernel_shap" ? 200 : 4);
+    if (info.option("samples") != nullptr) base.set("samples", info.name == "kernel_shap" || info.name == "lime" ? 200 : 4);
     std::vector<Variant> result;
     for (int64_t rows : {int64_t{64}, int64_t{256}}) {
       Variant variant{base, fmt::format("rows_per_call={}", rows), 1};

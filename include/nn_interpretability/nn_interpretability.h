@@ -52,9 +52,13 @@
 #include "nn_interpretability/perturbation/baseline.h"
 #include "nn_interpretability/perturbation/feature_ablation.h"
 #include "nn_interpretability/perturbation/feature_mask.h"
+#include "nn_interpretability/perturbation/feature_permutation.h"
 #include "nn_interpretability/perturbation/kernel_shap.h"
+#include "nn_interpretability/perturbation/lime.h"
+#include "nn_interpretability/perturbation/linear_surrogate.h"
 #include "nn_interpretability/perturbation/occlusion.h"
 #include "nn_interpretability/perturbation/perturbation_engine.h"
+#include "nn_interpretability/perturbation/rise.h"
 #include "nn_interpretability/perturbation/shapley_value_sampling.h"
 
 // feature visualization

@@ -33,7 +33,10 @@
 #include "nn_interpretability/gradient/saliency_map.h"
 #include "nn_interpretability/gradient/vanilla_gradient.h"
 #include "nn_interpretability/perturbation/feature_ablation.h"
+#include "nn_interpretability/perturbation/feature_permutation.h"
 #include "nn_interpretability/perturbation/kernel_shap.h"
+#include "nn_interpretability/perturbation/lime.h"
+#include "nn_interpretability/perturbation/rise.h"
 #include "nn_interpretability/perturbation/occlusion.h"
 #include "nn_interpretability/perturbation/shapley_value_sampling.h"
 #include "nn_interpretability/wrappers/smooth_grad.h"
@@ -519,6 +522,82 @@ std::vector<MethodInfo> make_registry() {
          }},
         perturbation_cost([](const Attribution& method, const torch::Tensor& input) {
           return input.size(0) * dynamic_cast<const KernelShap&>(method).options().samples();
+        }));
+  }
+
+  {
+    const LimeOptions defaults;
+    std::vector<OptionSchema> schema = perturbation_schema("lime", "grid:4x4");
+    schema.push_back(integer("samples", std::to_string(defaults.samples()),
+                             "shapley_value_sampling / kernel_shap / lime: permutations or coalitions per example", 1.0));
+    schema.push_back(integer("seed", std::to_string(defaults.seed()), "sampling methods: seed of a private generator", 0.0));
+    OptionSchema probability = option_of("probability", OptionType::kDouble, "0.5",
+                                         "lime: chance a feature is on; rise: chance a cell is kept");
+    probability.minimum = 0.0;
+    probability.maximum = 1.0;
+    schema.push_back(probability);
+    schema.push_back(real("kernel_width", "1", "lime: width of the exponential kernel on the cosine distance (0: all rows weigh 1)",
+                          0.0, ""));
+    schema.push_back(choice("fit", "lasso", "lime: the surrogate (lasso, as Captum; ridge; least_squares)",
+                            {"lasso", "ridge", "least_squares"}));
+    schema.push_back(real("alpha", "0.01", "lime: the surrogate's regularization", 0.0, ""));
+    add({"lime", "Lime", "a weighted linear surrogate over random feature coalitions (Ribeiro et al. 2016)",
+         ResultKind::kInputShaped, schema,
+         [](const Model& model, const MethodConfig& config) {
+           auto options = perturbation_options<LimeOptions>(config, "grid:4x4");
+           if (auto samples = config.get_int("samples")) options.samples(*samples);
+           if (auto seed = config.get_int("seed")) options.seed(*seed);
+           if (auto probability = config.get_double("probability")) options.probability(*probability);
+           if (auto width = config.get_double("kernel_width")) options.kernel_width(*width);
+           if (auto alpha = config.get_double("alpha")) options.alpha(*alpha);
+           if (auto fit = config.get_string("fit"))
+             options.fit(*fit == "ridge" ? SurrogateFit::kRidge : *fit == "least_squares" ? SurrogateFit::kLeastSquares
+                                                                                           : SurrogateFit::kLasso);
+           return std::make_shared<Lime>(model, options);
+         }},
+        perturbation_cost([](const Attribution& method, const torch::Tensor& input) {
+          return input.size(0) * dynamic_cast<const Lime&>(method).options().samples();
+        }));
+  }
+  {
+    std::vector<OptionSchema> schema = perturbation_schema("feature_permutation", "elements");
+    schema.erase(schema.begin());  // no baseline: the other examples are
+    schema.push_back(integer("seed", "0", "sampling methods: seed of a private generator", 0.0));
+    add({"feature_permutation", "FeaturePermutation",
+         "score drop when each feature is shuffled across the batch (Captum's FeaturePermutation)", ResultKind::kInputShaped,
+         schema,
+         [](const Model& model, const MethodConfig& config) {
+           auto options = perturbation_options<FeaturePermutationOptions>(config, "elements");
+           if (auto seed = config.get_int("seed")) options.seed(*seed);
+           return std::make_shared<FeaturePermutation>(model, options);
+         }},
+        perturbation_cost([](const Attribution& method, const torch::Tensor& input) {
+          return input.size(0) * features_of<FeaturePermutation>(method, input);
+        }));
+  }
+  {
+    const RiseOptions defaults;
+    std::vector<OptionSchema> schema = perturbation_schema("rise", "", /*features=*/false);
+    schema.push_back(integer("masks", std::to_string(defaults.masks()), "rise: random masks per call", 1.0));
+    schema.push_back(integer("cells", std::to_string(defaults.cells()), "rise: the masks' low-resolution grid (cells x cells)", 1.0));
+    OptionSchema probability = option_of("probability", OptionType::kDouble, "0.5",
+                                         "lime: chance a feature is on; rise: chance a cell is kept");
+    probability.minimum = 0.0;
+    probability.maximum = 1.0;
+    schema.push_back(probability);
+    schema.push_back(integer("seed", "0", "sampling methods: seed of a private generator", 0.0));
+    add({"rise", "Rise", "score-weighted average of random smooth masks, [N, 1, H, W] (Petsiuk et al. 2018)",
+         ResultKind::kChannelReduced, schema,
+         [](const Model& model, const MethodConfig& config) {
+           RiseOptions options = perturbation_options<RiseOptions>(config, "elements");
+           if (auto masks = config.get_int("masks")) options.masks(*masks);
+           if (auto cells = config.get_int("cells")) options.cells(*cells);
+           if (auto probability = config.get_double("probability")) options.probability(*probability);
+           if (auto seed = config.get_int("seed")) options.seed(*seed);
+           return std::make_shared<Rise>(model, options);
+         }},
+        perturbation_cost([](const Attribution& method, const torch::Tensor& input) {
+          return input.size(0) * dynamic_cast<const Rise&>(method).options().masks();
         }));
   }
 

@@ -148,7 +148,7 @@ TEST_CASE("nni methods lists every registered method, one line each") {
   }
 }
 
-TEST_CASE("The registry holds the twenty-seven public methods under their command-line names") {
+TEST_CASE("The registry holds the thirty public methods under their command-line names") {
   const std::vector<std::string> expected = {"vanilla_gradient", "saliency",        "input_x_gradient", "guided_backprop",
                                              "deconvolution",    "integrated_gradients", "smoothgrad",   "cam",
                                              "grad_cam",         "guided_grad_cam", "grad_cam_pp",      "score_cam",
@@ -156,7 +156,7 @@ TEST_CASE("The registry holds the twenty-seven public methods under their comman
                                              "grad_cam_elementwise", "eigen_cam", "eigen_grad_cam",  "ablation_cam",
                                              "full_grad", "attention_rollout", "gradient_attention_rollout",
                                              "occlusion", "feature_ablation", "shapley_value_sampling",
-                                             "shapley_values", "kernel_shap"};
+                                             "shapley_values", "kernel_shap", "lime", "feature_permutation", "rise"};
   std::vector<std::string> names;
   for (const auto& info : nni::methods()) names.push_back(info.name);
   CHECK(names == expected);

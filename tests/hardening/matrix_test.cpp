@@ -174,6 +174,7 @@ std::vector<BadScenario> bad_scenarios() {
   auto rank_message = [](const nni::MethodInfo& info) -> std::vector<std::string> {
     if (info.name == "score_cam") return {"ScoreCam: the input must be an image batch [N, C, H, W], got shape [8]"};
     if (info.name == "full_grad") return {"FullGrad: the input must be an image batch [N, C, H, W], got shape [8]"};
+    if (info.name == "rise") return {"Rise: the input must be an image batch [N, C, H, W], got shape [8]"};
     if (info.name == "guided_grad_cam")
       return {"GuidedGradCam: the input must be an image batch [N, C, H, W], got shape [8]"};
     if (info.name == "saliency")

@@ -7,7 +7,10 @@
 
 #include "nn_interpretability/io/npy.h"
 #include "nn_interpretability/perturbation/feature_ablation.h"
+#include "nn_interpretability/perturbation/feature_permutation.h"
 #include "nn_interpretability/perturbation/kernel_shap.h"
+#include "nn_interpretability/perturbation/lime.h"
+#include "nn_interpretability/perturbation/rise.h"
 #include "nn_interpretability/perturbation/occlusion.h"
 #include "nn_interpretability/perturbation/shapley_value_sampling.h"
 #include "support/all_close.h"
@@ -239,4 +242,86 @@ TEST_CASE("Perturbation methods leave the model as it was and give the same answ
   CHECK(last == 48);
   CHECK(reports == 12);
   CHECK(before.difference(nni_test::ModelSnapshot::of(*model)).empty());
+}
+
+TEST_CASE("Linear surrogates: least squares, ridge and lasso against closed forms", "[perturbation][lime][surrogate]") {
+  // Centred orthogonal columns with xᵀx / n = 1: the lasso is the soft-thresholded least squares.
+  const torch::Tensor x = torch::tensor({{1.0, 1.0}, {1.0, -1.0}, {-1.0, 1.0}, {-1.0, -1.0}}, torch::kDouble);
+  const torch::Tensor y = (3 * x.select(1, 0) - 0.5 * x.select(1, 1) + 2).unsqueeze(1);
+  const torch::Tensor w = torch::ones({4}, torch::kDouble);
+  const auto ls = nni::fit_linear_surrogate(x, y, w, nni::SurrogateFit::kLeastSquares, 0);
+  CHECK_THAT(ls.coefficients.squeeze(1), AllClose(torch::tensor({3.0, -0.5}, torch::kDouble), 1e-12, 1e-12));
+  CHECK(std::abs(ls.intercepts.item<double>() - 2) < 1e-12);
+  const auto lasso = nni::fit_linear_surrogate(x, y, w, nni::SurrogateFit::kLasso, 1.0);
+  CHECK_THAT(lasso.coefficients.squeeze(1), AllClose(torch::tensor({2.0, 0.0}, torch::kDouble), 1e-9, 1e-9));
+  CHECK(std::abs(lasso.intercepts.item<double>() - 2) < 1e-12);
+  // Ridge: (XᵀX + α I) β = Xᵀy with XᵀX = 4 I: β = 4 β_ls / (4 + α).
+  const auto ridge = nni::fit_linear_surrogate(x, y, w, nni::SurrogateFit::kRidge, 4.0);
+  CHECK_THAT(ridge.coefficients.squeeze(1), AllClose(torch::tensor({1.5, -0.25}, torch::kDouble), 1e-12, 1e-12));
+  // Weights: a row of weight 0 is ignored, however far off.
+  const torch::Tensor x5 = torch::cat({x, torch::tensor({{0.5, 0.5}}, torch::kDouble)});
+  const torch::Tensor y5 = torch::cat({y, torch::tensor({{100.0}}, torch::kDouble)});
+  const torch::Tensor w5 = torch::tensor({1.0, 1.0, 1.0, 1.0, 0.0}, torch::kDouble);
+  CHECK_THAT(nni::fit_linear_surrogate(x5, y5, w5, nni::SurrogateFit::kLeastSquares, 0).coefficients.squeeze(1),
+             AllClose(torch::tensor({3.0, -0.5}, torch::kDouble), 1e-10, 1e-10));
+}
+
+TEST_CASE("LIME's least-squares surrogate recovers a linear model's input times weight, as Captum's does",
+          "[perturbation][lime][captum]") {
+  const nni::Model linear = scripted("linear");
+  const torch::Tensor x = npy("linear_input.npy"), t = npy("linear_target.npy");
+  nni::Lime lime(linear, nni::LimeOptions().samples(300).fit(nni::SurrogateFit::kLeastSquares));
+  const torch::Tensor ours = lime.attribute(x, t);
+  // Captum's (2000 samples, its own draws) recovered input × W[target] to 5e-10: the same answer.
+  CHECK_THAT(ours, AllClose(npy("linear__lime.npy"), 1e-7, 1e-8));
+  auto model = linear_model();
+  const torch::Tensor z = torch::randn({2, 1, 2, 3}, torch::kDouble);
+  const torch::Tensor target = torch::tensor({1, 2});
+  const torch::Tensor expected = z * linear_weight(model).index_select(0, target).view({2, 1, 2, 3});
+  CHECK_THAT(nni::Lime(model.ptr(), nni::LimeOptions().samples(50).fit(nni::SurrogateFit::kLeastSquares)).attribute(z, target),
+             AllClose(expected, 1e-9, 1e-10));
+  // The lasso (Captum's default) shrinks each coefficient towards zero, never past it.
+  const torch::Tensor shrunk = nni::Lime(model.ptr(), nni::LimeOptions().samples(200)).attribute(z, target);
+  CHECK((shrunk.abs() <= expected.abs() + 1e-9).all().item<bool>());
+  CHECK((shrunk * expected >= -1e-12).all().item<bool>());
+}
+
+TEST_CASE("Feature permutation on a linear model: each feature's drop is w_k (x_i,k - x_j,k) of the swapped pair",
+          "[perturbation][feature_permutation]") {
+  auto model = linear_model();
+  const torch::Tensor x = torch::randn({2, 1, 2, 3}, torch::kDouble);
+  const torch::Tensor w = linear_weight(model).select(0, 1).view({1, 1, 2, 3});
+  // With two examples the only derangement swaps them.
+  const torch::Tensor expected = w * (x - x.flip(0));
+  CHECK_THAT(nni::FeaturePermutation(model.ptr()).attribute(x, 1), AllClose(expected, 1e-12, 1e-12));
+  CHECK_THROWS_WITH(nni::FeaturePermutation(model.ptr()).attribute(x.slice(0, 0, 1), 1), Catch::Contains("at least 2 examples"));
+  // Larger batches: every example gets another's values (no fixed point), whatever the seed.
+  const torch::Tensor five = torch::randn({5, 1, 2, 3}, torch::kDouble) + 10;
+  for (int64_t seed : {0, 1, 2}) {
+    const torch::Tensor a = nni::FeaturePermutation(model.ptr(), nni::FeaturePermutationOptions().seed(seed)).attribute(five, 0);
+    CHECK((a.abs() > 0).all().item<bool>());
+  }
+}
+
+TEST_CASE("RISE: masks that keep everything give f(x) everywhere; the saliency follows what the model reads",
+          "[perturbation][rise]") {
+  // Score = sum of the top-left 8 x 8 pixels of a 16 x 16 image.
+  torch::nn::Sequential reader(torch::nn::Functional([](torch::Tensor v) {
+    return v.slice(2, 0, 8).slice(3, 0, 8).sum({1, 2, 3}).unsqueeze(1).repeat({1, 2});
+  }));
+  nni::Model model(nni::ForwardFunction([reader](const torch::Tensor& v) mutable { return reader->forward(v); }));
+  const torch::Tensor x = torch::ones({1, 1, 16, 16}, torch::kDouble);
+  const torch::Tensor all = nni::Rise(model, nni::RiseOptions().masks(20).probability(1.0).cells(4)).attribute(x, 0);
+  CHECK_THAT(all, AllClose(torch::full({1, 1, 16, 16}, 64.0, torch::kDouble), 1e-12, 1e-12));
+  const torch::Tensor saliency = nni::Rise(model, nni::RiseOptions().masks(400).cells(4).seed(3)).attribute(x, 0);
+  const double inside = saliency.slice(2, 0, 8).slice(3, 0, 8).mean().item<double>();
+  const double outside = saliency.slice(2, 8).slice(3, 8).mean().item<double>();
+  INFO("mean saliency where the model reads: " << inside << ", far corner: " << outside);
+  // Away from the region the expected saliency is E[f] / p · p = E[f] ≈ 32 (half the 64 pixels kept);
+  // inside it adds Cov(f, M_e) / p, about one cell's 16 pixels × 0.25 / 0.5 = 8.
+  CHECK(std::abs(outside - 32.0) < 3.0);
+  CHECK(inside - outside > 4.0);
+  // Chunking changes nothing.
+  const torch::Tensor chunked = nni::Rise(model, nni::RiseOptions().masks(400).cells(4).seed(3).rows_per_call(7)).attribute(x, 0);
+  CHECK_THAT(chunked, AllClose(saliency, 1e-12, 1e-12));
 }
