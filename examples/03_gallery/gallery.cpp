@@ -186,6 +186,25 @@ std::vector<Column> columns_for(const nni::Model& model, const std::string& cam_
       {"Grad-CAM, aug_smooth", std::make_shared<nni::GradCam>(model, nni::GradCamOptions(cam_layer).aug_smooth(true)),
        Display::kHeatmapOverlay},
       {"FullGrad", std::make_shared<nni::FullGrad>(model), Display::kHeatmapOverlay},
+      // perturbation family: gradient-free, seeded
+      {"occlusion 4x4", std::make_shared<nni::Occlusion>(model, nni::OcclusionOptions().window({1, 4, 4}).strides({1, 2, 2})),
+       Display::kSigned},
+      {"feature ablation 2x2",
+       std::make_shared<nni::FeatureAblation>(model, nni::FeatureAblationOptions().feature_mask(nni::FeatureMask::grid(2, 2))),
+       Display::kSigned},
+      {"Shapley sampling 4x4",
+       std::make_shared<nni::ShapleyValueSampling>(
+           model, nni::ShapleyValueSamplingOptions().feature_mask(nni::FeatureMask::grid(4, 4)).samples(20)),
+       Display::kSigned},
+      {"Shapley values 3x3",
+       std::make_shared<nni::ShapleyValues>(model, nni::ShapleyValuesOptions().feature_mask(nni::FeatureMask::blocks(3, 3))),
+       Display::kSigned},
+      {"KernelSHAP 4x4",
+       std::make_shared<nni::KernelShap>(model, nni::KernelShapOptions().feature_mask(nni::FeatureMask::grid(4, 4)).samples(500)),
+       Display::kSigned},
+      {"LIME 4x4", std::make_shared<nni::Lime>(model, nni::LimeOptions().feature_mask(nni::FeatureMask::grid(4, 4)).samples(500)),
+       Display::kSigned},
+      {"RISE", std::make_shared<nni::Rise>(model, nni::RiseOptions().masks(2000)), Display::kHeatmapOverlay},
   };
 }
 
