@@ -20,13 +20,11 @@ torch::Tensor FeatureAblation::compute(const torch::Tensor& input, const Target&
   const int64_t batch = input.size(0);
   const ResolvedFeatureMask mask = options_.feature_mask().resolve(input);
   const PerturbationEngine engine(model_, options_.engine_options());
-  const CleanPass clean = engine.clean_pass(input, target);
   const torch::Tensor baseline = options_.baseline().resolve(input);
   const auto long_options = input.options().dtype(at::kLong);
   const int64_t features = mask.features;
   // Row r is (example r / F, feature r % F).
-  const torch::Tensor scores =
-      engine.scores(clean.target, batch * features, detail::row_bytes(input), [&](int64_t first, int64_t count) {
+  const PerturbationRun run = engine.run(input, target, batch * features, [&](int64_t first, int64_t count) {
         const torch::Tensor rows = at::arange(first, first + count, long_options);
         const torch::Tensor examples = rows.div(features, "floor");
         const torch::Tensor feature = rows.remainder(features);
@@ -36,7 +34,7 @@ torch::Tensor FeatureAblation::compute(const torch::Tensor& input, const Target&
         return PerturbedRows{at::where(ablated, baseline.index_select(0, examples), input.index_select(0, examples)),
                              examples};
       });
-  const torch::Tensor drops = clean.scores.unsqueeze(1) - scores.view({batch, features});
+  const torch::Tensor drops = run.clean.scores.unsqueeze(1) - run.scores.view({batch, features});
   torch::Tensor result = detail::features_to_input(drops, mask.ids).to(input.scalar_type());
   detail::check_finite_result(result, "the attributions");
   return result;

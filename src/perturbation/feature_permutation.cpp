@@ -21,7 +21,6 @@ torch::Tensor FeaturePermutation::compute(const torch::Tensor& input, const Targ
   const ResolvedFeatureMask mask = options_.feature_mask().resolve(input);
   const int64_t features = mask.features;
   const PerturbationEngine engine(model_, options_.engine_options());
-  const CleanPass clean = engine.clean_pass(input, target);
   const auto long_options = input.options().dtype(at::kLong);
   // A derangement per feature: a random cyclic shift of a random order has no fixed point.
   at::Generator generator = detail::seeded_generator(static_cast<uint64_t>(options_.seed()));
@@ -35,8 +34,7 @@ torch::Tensor FeaturePermutation::compute(const torch::Tensor& input, const Targ
   }
   const torch::Tensor source = at::stack(sources).to(input.device());  // [F, N]
   // Row r is (feature r / N, example r % N).
-  const torch::Tensor scores =
-      engine.scores(clean.target, features * batch, detail::row_bytes(input), [&](int64_t first, int64_t count) {
+  const PerturbationRun run = engine.run(input, target, features * batch, [&](int64_t first, int64_t count) {
         const torch::Tensor rows = at::arange(first, first + count, long_options);
         const torch::Tensor feature = rows.div(batch, "floor");
         const torch::Tensor examples = rows.remainder(batch);
@@ -46,7 +44,7 @@ torch::Tensor FeaturePermutation::compute(const torch::Tensor& input, const Targ
         const torch::Tensor donors = source.view({-1}).index_select(0, feature * batch + examples);
         return PerturbedRows{at::where(permuted, input.index_select(0, donors), input.index_select(0, examples)), examples};
       });
-  const torch::Tensor drops = clean.scores.unsqueeze(1) - scores.view({features, batch}).t();
+  const torch::Tensor drops = run.clean.scores.unsqueeze(1) - run.scores.view({features, batch}).t();
   torch::Tensor result = detail::features_to_input(drops, mask.ids).to(input.scalar_type());
   detail::check_finite_result(result, "the attributions");
   return result;

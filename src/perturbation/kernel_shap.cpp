@@ -21,7 +21,6 @@ torch::Tensor KernelShap::compute(const torch::Tensor& input, const Target& targ
   const ResolvedFeatureMask mask = options_.feature_mask().resolve(input);
   const int64_t features = mask.features, samples = options_.samples();
   const PerturbationEngine engine(model_, options_.engine_options());
-  const CleanPass clean = engine.clean_pass(input, target);
   const auto long_options = input.options().dtype(at::kLong);
 
   // The coalitions [M, F] on the CPU, from the method's own generator.
@@ -45,8 +44,7 @@ torch::Tensor KernelShap::compute(const torch::Tensor& input, const Target& targ
       distribution ? at::randint(background.size(0), {samples}, generator, at::TensorOptions().dtype(at::kLong)).to(input.device())
                    : torch::Tensor();
   // Row r is (example r / M, coalition r % M).
-  const torch::Tensor scores =
-      engine.scores(clean.target, batch * samples, detail::row_bytes(input), [&](int64_t first, int64_t count) {
+  const PerturbationRun run = engine.run(input, target, batch * samples, [&](int64_t first, int64_t count) {
         const torch::Tensor rows = at::arange(first, first + count, long_options);
         const torch::Tensor examples = rows.div(samples, "floor");
         const torch::Tensor coalition = rows.remainder(samples);
@@ -56,7 +54,7 @@ torch::Tensor KernelShap::compute(const torch::Tensor& input, const Target& targ
                              examples};
       });
   // Weighted least squares per example: [1, z] β ≈ v, weights 10⁶ on the two end rows.
-  const torch::Tensor values = scores.view({batch, samples}).to(at::kCPU, at::kDouble).t();  // [M, N]
+  const torch::Tensor values = run.scores.view({batch, samples}).to(at::kCPU, at::kDouble).t();  // [M, N]
   torch::Tensor weights = at::ones({samples, 1}, cpu_double);
   weights.slice(0, 0, 2).fill_(1e6);
   const torch::Tensor design = at::cat({at::ones({samples, 1}, cpu_double), coalitions}, 1);  // [M, F + 1]

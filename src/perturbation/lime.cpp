@@ -27,7 +27,6 @@ torch::Tensor Lime::compute(const torch::Tensor& input, const Target& target) {
   const ResolvedFeatureMask mask = options_.feature_mask().resolve(input);
   const int64_t features = mask.features, samples = options_.samples();
   const PerturbationEngine engine(model_, options_.engine_options());
-  const CleanPass clean = engine.clean_pass(input, target);
   const auto long_options = input.options().dtype(at::kLong);
 
   at::Generator generator = detail::seeded_generator(static_cast<uint64_t>(options_.seed()));
@@ -44,8 +43,7 @@ torch::Tensor Lime::compute(const torch::Tensor& input, const Target& target) {
   const torch::Tensor flat_input = input.reshape({batch, -1}).to(at::kDouble);
   const double width = options_.kernel_width();
   // Row r is (example r / M, coalition r % M).
-  const torch::Tensor scores =
-      engine.scores(clean.target, batch * samples, detail::row_bytes(input), [&](int64_t first, int64_t count) {
+  const PerturbationRun run = engine.run(input, target, batch * samples, [&](int64_t first, int64_t count) {
         const torch::Tensor rows = at::arange(first, first + count, long_options);
         const torch::Tensor examples = rows.div(samples, "floor");
         const torch::Tensor coalition = rows.remainder(samples);
@@ -60,7 +58,7 @@ torch::Tensor Lime::compute(const torch::Tensor& input, const Target& target) {
         }
         return PerturbedRows{perturbed, examples};
       });
-  const torch::Tensor values = scores.view({batch, samples}).to(at::kCPU, at::kDouble);   // [N, M]
+  const torch::Tensor values = run.scores.view({batch, samples}).to(at::kCPU, at::kDouble);   // [N, M]
   const torch::Tensor weights = similarity.view({batch, samples}).to(at::kCPU);           // [N, M]
   const torch::Tensor design = coalitions.to(at::kDouble);                                // [M, F]
   std::vector<torch::Tensor> coefficients;

@@ -50,7 +50,6 @@ torch::Tensor Occlusion::compute(const torch::Tensor& input, const Target& targe
   const int64_t batch = input.size(0);
   const int64_t dims = input.dim() - 1;
   const PerturbationEngine engine(model_, options_.engine_options());
-  const CleanPass clean = engine.clean_pass(input, target);
   const torch::Tensor baseline = options_.baseline().resolve(input);
   const auto long_options = input.options().dtype(at::kLong);
 
@@ -77,7 +76,7 @@ torch::Tensor Occlusion::compute(const torch::Tensor& input, const Target& targe
 
   // Row r of the work list is (example r / W, window r % W).
   const int64_t total = batch * g.total;
-  const torch::Tensor scores = engine.scores(clean.target, total, detail::row_bytes(input), [&](int64_t first, int64_t count) {
+  const PerturbationRun run = engine.run(input, target, total, [&](int64_t first, int64_t count) {
     const torch::Tensor rows = at::arange(first, first + count, long_options);
     const torch::Tensor examples = rows.div(g.total, "floor");
     const torch::Tensor mask = covers(rows.remainder(g.total));
@@ -85,7 +84,7 @@ torch::Tensor Occlusion::compute(const torch::Tensor& input, const Target& targe
   });
 
   // Σ_w d_w · cover_w / Σ_w cover_w, a chunk of windows at a time (the masks are as large as the rows).
-  const torch::Tensor drops = (clean.scores.unsqueeze(1) - scores.view({batch, g.total})).to(input.scalar_type());
+  const torch::Tensor drops = (run.clean.scores.unsqueeze(1) - run.scores.view({batch, g.total})).to(input.scalar_type());
   torch::Tensor sum = at::zeros(input.sizes(), input.options());
   torch::Tensor count = at::zeros(input.sizes().slice(1), input.options());
   const int64_t per_chunk = std::max<int64_t>(1, engine.rows_per_call(g.total, detail::row_bytes(input)));

@@ -27,37 +27,41 @@ void PerturbationEngine::check_options(const char* owner, const PerturbationEngi
   check_rows_per_call(owner, options.rows_per_call(), options.memory_budget());
 }
 
-CleanPass PerturbationEngine::clean_pass(const torch::Tensor& input, const Target& target) const {
-  torch::NoGradGuard no_grad;
+CleanPass PerturbationEngine::finish_clean(torch::Tensor output, const Target& target, int64_t batch) const {
   CleanPass clean;
-  clean.output = model_.forward(input);
+  clean.output = std::move(output);
   clean.target = target.resolved(clean.output);
   clean.scores = clean.target.scores(clean.output).detach();
-  TORCH_CHECK_VALUE(clean.scores.dim() == 1 && clean.scores.size(0) == input.size(0), "the target gives scores of shape ",
-                    clean.scores.sizes(), " for a batch of ", input.size(0), "; one score per example is needed");
+  TORCH_CHECK_VALUE(clean.scores.dim() == 1 && clean.scores.size(0) == batch, "the target gives scores of shape ",
+                    clean.scores.sizes(), " for a batch of ", batch, "; one score per example is needed");
   const int64_t bad = first_non_finite(clean.scores);
   TORCH_CHECK_VALUE(bad < 0, "the model's score for example ", bad, " of the input is NaN or infinite");
   return clean;
+}
+
+CleanPass PerturbationEngine::clean_pass(const torch::Tensor& input, const Target& target) const {
+  torch::NoGradGuard no_grad;
+  return finish_clean(model_.forward(input), target, input.size(0));
 }
 
 int64_t PerturbationEngine::rows_per_call(int64_t total, int64_t row_bytes) const {
   return copies_per_call(options_.rows_per_call(), total, /*batch=*/1, row_bytes, options_.memory_budget());
 }
 
-torch::Tensor PerturbationEngine::scores(const Target& resolved, int64_t total, int64_t row_bytes,
-                                         const PerturbationGenerator& generate) const {
-  TORCH_CHECK_VALUE(total > 0, "internal: a perturbation work list needs at least one row, got ", total);
-  torch::NoGradGuard no_grad;
-  const int64_t per_call = rows_per_call(total, row_bytes);
-  torch::Tensor scores;
-  for (int64_t first = 0; first < total; first += per_call) {
+void PerturbationEngine::check_chunk(const PerturbedRows& rows, int64_t count) {
+  TORCH_CHECK_VALUE(rows.inputs.defined() && rows.inputs.dim() >= 1 && rows.inputs.size(0) == count,
+                    "internal: a perturbation chunk of ", count, " rows has inputs of shape ",
+                    rows.inputs.defined() ? rows.inputs.sizes() : at::IntArrayRef{});
+  TORCH_CHECK_VALUE(rows.examples.defined() && rows.examples.numel() == count, "internal: a perturbation chunk of ",
+                    count, " rows names ", rows.examples.defined() ? rows.examples.numel() : 0, " examples");
+}
+
+void PerturbationEngine::score_rows(const Target& resolved, int64_t start, int64_t total, int64_t per_call,
+                                    const PerturbationGenerator& generate, torch::Tensor& scores) const {
+  for (int64_t first = start; first < total; first += per_call) {
     const int64_t count = std::min(per_call, total - first);
     const PerturbedRows rows = generate(first, count);
-    TORCH_CHECK_VALUE(rows.inputs.defined() && rows.inputs.dim() >= 1 && rows.inputs.size(0) == count,
-                      "internal: a perturbation chunk of ", count, " rows has inputs of shape ",
-                      rows.inputs.defined() ? rows.inputs.sizes() : at::IntArrayRef{});
-    TORCH_CHECK_VALUE(rows.examples.defined() && rows.examples.numel() == count, "internal: a perturbation chunk of ",
-                      count, " rows names ", rows.examples.defined() ? rows.examples.numel() : 0, " examples");
+    check_chunk(rows, count);
     if (model_.backend().has_per_example_inputs()) {
       const bool one_example = (rows.examples == rows.examples[0]).all().item<bool>();
       TORCH_CHECK_VALUE(one_example, "the model holds per-example fixed inputs (TorchScriptOptions::fixed_inputs), "
@@ -72,7 +76,54 @@ torch::Tensor PerturbationEngine::scores(const Target& resolved, int64_t total, 
     scores.slice(0, first, first + count).copy_(chunk);
     if (options_.progress()) options_.progress()(first + count, total);
   }
+}
+
+torch::Tensor PerturbationEngine::scores(const Target& resolved, int64_t total, int64_t row_bytes,
+                                         const PerturbationGenerator& generate) const {
+  TORCH_CHECK_VALUE(total > 0, "internal: a perturbation work list needs at least one row, got ", total);
+  torch::NoGradGuard no_grad;
+  torch::Tensor scores;
+  score_rows(resolved, 0, total, rows_per_call(total, row_bytes), generate, scores);
   return scores;
+}
+
+PerturbationRun PerturbationEngine::run(const torch::Tensor& input, const Target& target, int64_t total,
+                                        const PerturbationGenerator& generate) const {
+  TORCH_CHECK_VALUE(total > 0, "internal: a perturbation work list needs at least one row, got ", total);
+  torch::NoGradGuard no_grad;
+  const int64_t batch = input.size(0);
+  const int64_t row_bytes = input.numel() / std::max<int64_t>(batch, 1) * static_cast<int64_t>(input.element_size());
+  const int64_t per_call = rows_per_call(total, row_bytes);
+  PerturbationRun run;
+  if (model_.backend().is_training() || model_.backend().has_per_example_inputs()) {
+    run.clean = clean_pass(input, target);
+    score_rows(run.clean.target, 0, total, per_call, generate, run.scores);
+    return run;
+  }
+  // The clean batch rides ahead of the first chunk.
+  const int64_t count = std::min(per_call, total);
+  const PerturbedRows rows = generate(0, count);
+  check_chunk(rows, count);
+  torch::Tensor output;
+  try {
+    output = model_.forward(at::cat({input, rows.inputs.to(input.options())}));
+  } catch (const c10::Error&) {
+    // Report what fails on the caller's batch itself (its shape, its rows) or on the perturbed rows
+    // alone: run them apart, and let the same failure speak for them.
+    run.clean = clean_pass(input, target);
+    score_rows(run.clean.target, 0, total, per_call, generate, run.scores);
+    return run;
+  }
+  run.clean = finish_clean(output.slice(0, 0, batch), target, batch);
+  const torch::Tensor chunk = run.clean.target.select_rows(rows.examples).scores(output.slice(0, batch)).detach();
+  const int64_t bad = first_non_finite(chunk);
+  TORCH_CHECK_VALUE(bad < 0, "the model's score is NaN or infinite on perturbed row ", bad, " (a copy of example ",
+                    rows.examples[bad].item<int64_t>(), "): the perturbation or its baseline drives the model out of range");
+  run.scores = at::empty({total}, chunk.options());
+  run.scores.slice(0, 0, count).copy_(chunk);
+  if (options_.progress()) options_.progress()(count, total);
+  score_rows(run.clean.target, count, total, per_call, generate, run.scores);
+  return run;
 }
 
 }  // namespace nn_interpretability

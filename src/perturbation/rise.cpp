@@ -31,7 +31,6 @@ torch::Tensor Rise::compute(const torch::Tensor& input, const Target& target) {
   TORCH_CHECK_VALUE(cells <= std::min(height, width), "Rise: ", cells, " x ", cells, " cells do not fit the input's ",
                     height, " x ", width, " pixels");
   const PerturbationEngine engine(model_, options_.engine_options());
-  const CleanPass clean = engine.clean_pass(input, target);
   const torch::Tensor baseline = options_.baseline().resolve(input);
   const auto long_options = input.options().dtype(at::kLong);
   const int64_t cell_height = (height + cells - 1) / cells, cell_width = (width + cells - 1) / cells;
@@ -54,8 +53,7 @@ torch::Tensor Rise::compute(const torch::Tensor& input, const Target& target) {
     return at::stack(crops);
   };
   // Row r is (mask r / N, example r % N): a chunk needs few masks.
-  const torch::Tensor scores =
-      engine.scores(clean.target, count * batch, detail::row_bytes(input), [&](int64_t first, int64_t rows_count) {
+  const PerturbationRun run = engine.run(input, target, count * batch, [&](int64_t first, int64_t rows_count) {
         const torch::Tensor rows = at::arange(first, first + rows_count, long_options);
         const torch::Tensor examples = rows.remainder(batch);
         const int64_t first_mask = first / batch, last_mask = (first + rows_count - 1) / batch;
@@ -65,7 +63,7 @@ torch::Tensor Rise::compute(const torch::Tensor& input, const Target& target) {
         return PerturbedRows{x * mask + b * (1 - mask), examples};
       });
   // Σ_m s_{m,i} M_m, a chunk of masks at a time.
-  const torch::Tensor weights = scores.view({count, batch}).to(input.scalar_type());
+  const torch::Tensor weights = run.scores.view({count, batch}).to(input.scalar_type());
   torch::Tensor saliency = at::zeros({batch, height * width}, input.options());
   const int64_t per_chunk = std::max<int64_t>(1, engine.rows_per_call(count, height * width * input.element_size()));
   for (int64_t first = 0; first < count; first += per_chunk) {

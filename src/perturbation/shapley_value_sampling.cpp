@@ -22,7 +22,6 @@ torch::Tensor ShapleyValueSampling::compute(const torch::Tensor& input, const Ta
   const ResolvedFeatureMask mask = options_.feature_mask().resolve(input);
   const int64_t features = mask.features, samples = options_.samples();
   const PerturbationEngine engine(model_, options_.engine_options());
-  const CleanPass clean = engine.clean_pass(input, target);
   const auto long_options = input.options().dtype(at::kLong);
 
   // Permutation s as ranks: rank[s][i] is feature i's position in it; step k turns on ranks ≤ k.
@@ -44,8 +43,7 @@ torch::Tensor ShapleyValueSampling::compute(const torch::Tensor& input, const Ta
   // each permutation with a distribution, once per example otherwise.
   const int64_t steps = features + (distribution ? 1 : 0);
   const int64_t per_example = samples * steps + (distribution ? 0 : 1);
-  const torch::Tensor scores = engine.scores(
-      clean.target, batch * per_example, detail::row_bytes(input), [&](int64_t first, int64_t count) {
+  const PerturbationRun run = engine.run(input, target, batch * per_example, [&](int64_t first, int64_t count) {
         const torch::Tensor rows = at::arange(first, first + count, long_options);
         const torch::Tensor examples = rows.div(per_example, "floor");
         const torch::Tensor within = rows.remainder(per_example);
@@ -59,7 +57,7 @@ torch::Tensor ShapleyValueSampling::compute(const torch::Tensor& input, const Ta
                                                 : baseline.index_select(0, examples);
         return PerturbedRows{detail::coalition_rows(input, mask.ids, present, examples, base), examples};
       });
-  const torch::Tensor table = scores.view({batch, per_example});
+  const torch::Tensor table = run.scores.view({batch, per_example});
   torch::Tensor walk;  // [N, S, F + 1]: the score after 0, 1, ..., F features on
   if (distribution) {
     walk = table.view({batch, samples, steps});
@@ -89,7 +87,6 @@ torch::Tensor ShapleyValues::compute(const torch::Tensor& input, const Target& t
                     " are accepted: group elements into fewer features (FeatureMask::grid, a custom mask) or use "
                     "ShapleyValueSampling / KernelShap");
   const PerturbationEngine engine(model_, options_.engine_options());
-  const CleanPass clean = engine.clean_pass(input, target);
   const auto long_options = input.options().dtype(at::kLong);
   const bool distribution = options_.baseline().is_distribution();
   const torch::Tensor background = distribution ? options_.baseline().samples(input) : options_.baseline().resolve(input);
@@ -98,8 +95,7 @@ torch::Tensor ShapleyValues::compute(const torch::Tensor& input, const Target& t
   const int64_t per_example = coalitions * backgrounds;
   const torch::Tensor bits = at::pow(2, at::arange(features, long_options));  // [F]
   // Row r is (example, coalition, background row), background fastest.
-  const torch::Tensor scores = engine.scores(
-      clean.target, batch * per_example, detail::row_bytes(input), [&](int64_t first, int64_t count) {
+  const PerturbationRun run = engine.run(input, target, batch * per_example, [&](int64_t first, int64_t count) {
         const torch::Tensor rows = at::arange(first, first + count, long_options);
         const torch::Tensor examples = rows.div(per_example, "floor");
         const torch::Tensor coalition = rows.remainder(per_example).div(backgrounds, "floor");
@@ -108,7 +104,7 @@ torch::Tensor ShapleyValues::compute(const torch::Tensor& input, const Target& t
                                                 : background.index_select(0, examples);
         return PerturbedRows{detail::coalition_rows(input, mask.ids, present, examples, base), examples};
       });
-  const torch::Tensor value = scores.view({batch, coalitions, backgrounds}).mean(2).to(at::kDouble);  // v(S)
+  const torch::Tensor value = run.scores.view({batch, coalitions, backgrounds}).mean(2).to(at::kDouble);  // v(S)
   // Weights |S|! (F − |S| − 1)! / F! for the coalitions without i, paired with S ∪ i.
   std::vector<double> weight(static_cast<size_t>(features));
   for (int64_t size = 0; size < features; ++size)
