@@ -40,7 +40,7 @@ torch::Tensor Lime::compute(const torch::Tensor& input, const Target& target) {
                    : torch::Tensor();
   // The similarity of every row to its example, computed as the rows are made: [N, M].
   torch::Tensor similarity = at::ones({batch * samples}, input.options().dtype(at::kDouble));
-  const torch::Tensor flat_input = input.reshape({batch, -1}).to(at::kDouble);
+  const torch::Tensor flat_input = input.reshape({batch, -1});
   const double width = options_.kernel_width();
   // Row r is (example r / M, coalition r % M).
   const PerturbationRun run = engine.run(input, target, batch * samples, [&](int64_t first, int64_t count) {
@@ -51,8 +51,10 @@ torch::Tensor Lime::compute(const torch::Tensor& input, const Target& target) {
                                                 : background.index_select(0, examples);
         torch::Tensor perturbed = detail::coalition_rows(input, mask.ids, present.index_select(0, coalition), examples, base);
         if (width > 0) {
-          const torch::Tensor cosine = at::cosine_similarity(perturbed.reshape({count, -1}).to(at::kDouble),
-                                                             flat_input.index_select(0, examples), 1, 1e-8);
+          // In the input's dtype: the weights need no more precision than the scores they weigh.
+          const torch::Tensor cosine =
+              at::cosine_similarity(perturbed.reshape({count, -1}), flat_input.index_select(0, examples), 1, 1e-8)
+                  .to(at::kDouble);
           const torch::Tensor distance = 1 - cosine;
           similarity.slice(0, first, first + count).copy_(at::exp(-distance * distance / (2 * width * width)));
         }
