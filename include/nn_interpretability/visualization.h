@@ -13,3 +13,4 @@
 #include "nn_interpretability/visualization/overlay.h"
 #include "nn_interpretability/visualization/postprocess.h"
 #include "nn_interpretability/visualization/sign.h"
+#include "nn_interpretability/visualization/superpixels.h"

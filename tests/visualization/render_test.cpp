@@ -233,3 +233,65 @@ TEST_CASE("Titles and labels move the cells and draw text outside them", "[visua
   CHECK_THROWS_WITH(vis::render_grid(tiles, vis::GridOptions().column_titles({"a", "b", "c"})),
                     Catch::Matchers::Contains("3 column titles for 2 columns"));
 }
+
+TEST_CASE("SLIC superpixels follow colour edges and come out connected and numbered 0..K-1", "[superpixels]") {
+  // Four flat quadrants of different colours, 24 x 24, four segments asked: the quadrants.
+  at::Tensor image = at::zeros({1, 3, 24, 24});
+  image.slice(2, 0, 12).slice(3, 0, 12).select(1, 0).fill_(1.0);   // red top-left
+  image.slice(2, 0, 12).slice(3, 12).select(1, 1).fill_(1.0);      // green top-right
+  image.slice(2, 12).slice(3, 0, 12).select(1, 2).fill_(1.0);      // blue bottom-left
+  image.slice(2, 12).slice(3, 12).fill_(0.5);                       // grey bottom-right
+  const at::Tensor ids = vis::slic_superpixels(image, vis::SlicOptions().segments(4));
+  REQUIRE(ids.sizes() == at::IntArrayRef({1, 1, 24, 24}));
+  REQUIRE(ids.scalar_type() == at::kLong);
+  CHECK(ids.max().item<int64_t>() == 3);
+  for (int64_t qy : {0, 12})
+    for (int64_t qx : {0, 12}) {
+      const at::Tensor quadrant = ids.slice(2, qy, qy + 12).slice(3, qx, qx + 12);
+      CHECK((quadrant == quadrant.flatten()[0]).all().item<bool>());  // one id per quadrant
+    }
+  // Smooth grey noise with many segments: ids 0..K-1 all used, each one 4-connected region.
+  at::manual_seed(3);
+  const at::Tensor noise = at::upsample_bilinear2d(at::rand({2, 1, 6, 8}), {30, 40}, /*align_corners=*/false);
+  const at::Tensor many = vis::slic_superpixels(noise, vis::SlicOptions().segments(30));
+  for (int64_t n = 0; n < 2; ++n) {
+    const at::Tensor one = many[n][0];
+    const int64_t count = one.max().item<int64_t>() + 1;
+    CHECK(count >= 10);
+    CHECK(count <= 60);
+    CHECK(std::get<0>(at::_unique(one.flatten())).numel() == count);
+    // Connectivity: flood each id from one of its pixels and reach all of its pixels.
+    const auto a = one.accessor<int64_t, 2>();
+    for (int64_t id = 0; id < count; ++id) {
+      std::vector<std::pair<int64_t, int64_t>> stack;
+      std::vector<char> seen(30 * 40, 0);
+      int64_t total = 0;
+      for (int64_t y = 0; y < 30; ++y)
+        for (int64_t x = 0; x < 40; ++x)
+          if (a[y][x] == id) {
+            ++total;
+            if (stack.empty() && !seen[y * 40 + x]) {
+              stack.push_back({y, x});
+              seen[y * 40 + x] = 1;
+            }
+          }
+      int64_t reached = 0;
+      while (!stack.empty()) {
+        auto [y, x] = stack.back();
+        stack.pop_back();
+        ++reached;
+        const int64_t dy[4] = {-1, 1, 0, 0}, dx[4] = {0, 0, -1, 1};
+        for (int k = 0; k < 4; ++k) {
+          const int64_t ny = y + dy[k], nx = x + dx[k];
+          if (ny < 0 || ny >= 30 || nx < 0 || nx >= 40 || seen[ny * 40 + nx] || a[ny][nx] != id) continue;
+          seen[ny * 40 + nx] = 1;
+          stack.push_back({ny, nx});
+        }
+      }
+      CHECK(reached == total);
+    }
+  }
+  CHECK_THROWS_WITH(vis::slic_superpixels(at::rand({1, 2, 8, 8})), Catch::Contains("1 or 3 channels"));
+  CHECK_THROWS_WITH(vis::slic_superpixels(at::rand({1, 3, 8, 8}), vis::SlicOptions().segments(0)),
+                    Catch::Contains("segments must be >= 1"));
+}
