@@ -1,6 +1,7 @@
 // Feature masks resolved for a batch.
 #include "nn_interpretability/perturbation/feature_mask.h"
 
+#include <map>
 #include <sstream>
 
 #include <ATen/ATen.h>
@@ -12,6 +13,11 @@ namespace {
 void require_image(const torch::Tensor& input, const char* kind) {
   TORCH_CHECK_VALUE(input.dim() == 4, "a ", kind, " feature mask needs an image batch [N, C, H, W], got shape ",
                     input.sizes());
+}
+
+std::map<std::string, std::function<FeatureMask(const std::string&)>>& registered_kinds() {
+  static std::map<std::string, std::function<FeatureMask(const std::string&)>> kinds;
+  return kinds;
 }
 
 std::vector<int64_t> with_batch_one(const torch::Tensor& input) {
@@ -66,7 +72,43 @@ FeatureMask FeatureMask::custom(torch::Tensor mask) {
   return result;
 }
 
+FeatureMask FeatureMask::computed(std::function<torch::Tensor(const torch::Tensor&)> make, std::string description) {
+  TORCH_CHECK_VALUE(make != nullptr, "FeatureMask::computed: no function given");
+  FeatureMask mask;
+  mask.kind_ = Kind::kComputed;
+  mask.make_ = std::move(make);
+  mask.description_ = std::move(description);
+  return mask;
+}
+
+void FeatureMask::register_kind(const std::string& name, std::function<FeatureMask(const std::string&)> parser) {
+  registered_kinds()[name] = std::move(parser);
+}
+
+ResolvedFeatureMask FeatureMask::resolve_ids(const torch::Tensor& mask, const torch::Tensor& input) {
+  ResolvedFeatureMask resolved;
+  bool fits = mask.dim() == input.dim() && (mask.size(0) == 1 || mask.size(0) == input.size(0));
+  for (int64_t d = 1; fits && d < mask.dim(); ++d) fits = mask.size(d) == 1 || mask.size(d) == input.size(d);
+  TORCH_CHECK_VALUE(fits, "the feature mask of shape ", mask.sizes(), " does not fit the input of shape ",
+                    input.sizes(), ": it needs the input's number of dimensions, 1 or N rows, and each other "
+                    "dimension 1 or the input's");
+  TORCH_CHECK_VALUE(mask.numel() > 0, "the feature mask is empty");
+  const int64_t low = mask.min().item<int64_t>();
+  TORCH_CHECK_VALUE(low >= 0, "the feature mask has a negative id (", low, "); ids are 0, 1, 2, ...");
+  resolved.features = mask.max().item<int64_t>() + 1;
+  resolved.ids = mask.to(input.device()).expand(input.sizes());
+  return resolved;
+}
+
 ResolvedFeatureMask FeatureMask::resolve(const torch::Tensor& input) const {
+  if (kind_ == Kind::kCustom) return resolve_ids(mask_, input);
+  if (kind_ == Kind::kComputed) {
+    torch::Tensor ids = make_(input);
+    TORCH_CHECK_VALUE(ids.defined() && !at::isFloatingType(ids.scalar_type()) && ids.scalar_type() != at::kBool,
+                      "the feature mask '", description_, "' must give integer ids, got ",
+                      ids.defined() ? c10::toString(ids.scalar_type()) : "an undefined tensor");
+    return resolve_ids(ids.to(at::kLong), input);
+  }
   const auto options = input.options().dtype(at::kLong);
   ResolvedFeatureMask resolved;
   torch::Tensor ids;
@@ -116,20 +158,9 @@ ResolvedFeatureMask FeatureMask::resolve(const torch::Tensor& input) const {
       resolved.features = patch_height_ * patch_width_;
       break;
     }
-    case Kind::kCustom: {
-      const torch::Tensor& mask = mask_;
-      bool fits = mask.dim() == input.dim() && (mask.size(0) == 1 || mask.size(0) == input.size(0));
-      for (int64_t d = 1; fits && d < mask.dim(); ++d) fits = mask.size(d) == 1 || mask.size(d) == input.size(d);
-      TORCH_CHECK_VALUE(fits, "the feature mask of shape ", mask.sizes(), " does not fit the input of shape ",
-                        input.sizes(), ": it needs the input's number of dimensions, 1 or N rows, and each other "
-                        "dimension 1 or the input's");
-      TORCH_CHECK_VALUE(mask.numel() > 0, "the feature mask is empty");
-      const int64_t low = mask.min().item<int64_t>();
-      TORCH_CHECK_VALUE(low >= 0, "the feature mask has a negative id (", low, "); ids are 0, 1, 2, ...");
-      ids = mask.to(input.device());
-      resolved.features = mask.max().item<int64_t>() + 1;
-      break;
-    }
+    case Kind::kCustom:
+    case Kind::kComputed:
+      break;  // resolved above
   }
   resolved.ids = ids.expand(input.sizes());
   return resolved;
@@ -144,6 +175,7 @@ std::string FeatureMask::describe() const {
     case Kind::kGrid: text << "grid " << patch_height_ << "x" << patch_width_; return text.str();
     case Kind::kBlocks: text << "blocks " << patch_height_ << "x" << patch_width_; return text.str();
     case Kind::kCustom: text << "custom " << mask_.sizes(); return text.str();
+    case Kind::kComputed: return description_;
   }
   return "";
 }
@@ -152,6 +184,11 @@ FeatureMask FeatureMask::parse(const std::string& text) {
   if (text == "elements") return elements();
   if (text == "pixels") return pixels();
   if (text == "channels") return channels();
+  const size_t colon = text.find(':');
+  if (colon != std::string::npos) {
+    const auto kind = registered_kinds().find(text.substr(0, colon));
+    if (kind != registered_kinds().end()) return kind->second(text.substr(colon + 1));
+  }
   const bool is_grid = text.rfind("grid:", 0) == 0, is_blocks = text.rfind("blocks:", 0) == 0;
   if (is_grid || is_blocks) {
     const std::string size = text.substr(is_grid ? 5 : 7);
@@ -166,7 +203,7 @@ FeatureMask FeatureMask::parse(const std::string& text) {
   }
   TORCH_CHECK_VALUE(false, "unknown feature mask '", text,
                     "': use elements, pixels, channels, grid:<h>x<w> (patches of h x w pixels), blocks:<r>x<c> (the image in r x c "
-                    "blocks) or grid:<n> / blocks:<n>");
+                    "blocks), grid:<n> / blocks:<n>", registered_kinds().count("slic") ? ", slic:<n> (superpixels)" : "");
 }
 
 }  // namespace nn_interpretability

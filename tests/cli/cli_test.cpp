@@ -25,6 +25,7 @@
 #include "nn_interpretability/registry/registry.h"
 #include "nn_interpretability/model/torchscript.h"
 #include "nn_interpretability/visualization/image_io.h"
+#include "nn_interpretability/visualization/superpixels.h"
 #include "support/all_close.h"
 
 namespace nni = nn_interpretability;
@@ -300,6 +301,43 @@ TEST_CASE("nni attribute writes what the library computes for the same input and
       {"tiny_resnet_scripted.pt", {5, 3, 16, 16}, "--method layer_cam --layer layer2 --upsample bicubic",
        [](const nni::Model& m, const torch::Tensor& x) {
          return nni::LayerCam(m, nni::LayerCamOptions("layer2").upsample(Opt::kBicubic)).attribute(x);
+       }},
+      // The perturbation family's flags.
+      {"tiny_vgg_scripted.pt", {3, 3, 16, 16}, "--method occlusion --window 3,4,4 --stride 3,2,2 --baseline 0.5 --target 1",
+       [](const nni::Model& m, const torch::Tensor& x) {
+         return nni::Occlusion(m, nni::OcclusionOptions().window({3, 4, 4}).strides({3, 2, 2}).baseline(0.5)).attribute(x, 1);
+       }},
+      {"tiny_vgg_scripted.pt", {3, 3, 16, 16}, "--method kernel_shap --features blocks:3x3 --samples 40 --seed 4 --rows-per-call 16",
+       [](const nni::Model& m, const torch::Tensor& x) {
+         return nni::KernelShap(m, nni::KernelShapOptions().feature_mask(nni::FeatureMask::blocks(3, 3)).samples(40).seed(4))
+             .attribute(x);
+       }},
+      {"tiny_vgg_scripted.pt", {3, 3, 16, 16}, "--method lime --features grid:4x4 --samples 30 --fit ridge --alpha 1 --kernel-width 0.5",
+       [](const nni::Model& m, const torch::Tensor& x) {
+         return nni::Lime(m, nni::LimeOptions()
+                                 .feature_mask(nni::FeatureMask::grid(4, 4))
+                                 .samples(30)
+                                 .fit(nni::SurrogateFit::kRidge)
+                                 .alpha(1)
+                                 .kernel_width(0.5))
+             .attribute(x);
+       }},
+      {"tiny_vgg_scripted.pt", {3, 3, 16, 16}, "--method feature_ablation --features slic:6 --baseline blur:2",
+       [](const nni::Model& m, const torch::Tensor& x) {
+         // The tool rescales each image to [0, 1] before SLIC (inputs may be normalized).
+         const torch::Tensor flat = x.flatten(1);
+         const torch::Tensor low = std::get<0>(flat.min(1)).view({-1, 1, 1, 1});
+         const torch::Tensor range = (std::get<0>(flat.max(1)).view({-1, 1, 1, 1}) - low).clamp_min(1e-12);
+         const torch::Tensor ids = nn_interpretability::visualization::slic_superpixels(
+             (x - low) / range, nn_interpretability::visualization::SlicOptions().segments(6));
+         return nni::FeatureAblation(m, nni::FeatureAblationOptions()
+                                            .feature_mask(nni::FeatureMask::custom(ids))
+                                            .baseline(nni::Baseline::blurred(2)))
+             .attribute(x);
+       }},
+      {"tiny_vgg_scripted.pt", {3, 3, 16, 16}, "--method rise --masks 50 --cells 4 --probability 0.4 --seed 2",
+       [](const nni::Model& m, const torch::Tensor& x) {
+         return nni::Rise(m, nni::RiseOptions().masks(50).cells(4).probability(0.4).seed(2)).attribute(x);
        }},
   };
   for (const auto& c : cases) {

@@ -36,6 +36,8 @@
 #include "png_output.h"
 #include "timing.h"
 #include "nn_interpretability/core/threads.h"
+#include "nn_interpretability/perturbation/feature_mask.h"
+#include "nn_interpretability/visualization/superpixels.h"
 #include "nn_interpretability/detail/result_checks.h"
 #include "nn_interpretability/gradient/integrated_gradients.h"
 #include "nn_interpretability/model/layer.h"
@@ -676,9 +678,35 @@ int dispatch(const std::vector<std::string>& args) {
   throw CliError(kUsageError, "unknown command '" + command + "'; commands: methods, layers, preprocess, attribute");
 }
 
+// --features slic:<n>: SLIC superpixels of each batch, on every image rescaled to [0, 1] first (inputs
+// may be normalized).
+void register_superpixel_masks() {
+  nni::FeatureMask::register_kind("slic", [](const std::string& argument) {
+    size_t used = 0;
+    int64_t segments = 0;
+    try {
+      segments = std::stoll(argument, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    TORCH_CHECK_VALUE(used > 0 && used == argument.size() && segments >= 1, "--features slic:<n> takes a number of ",
+                      "superpixels >= 1, got 'slic:", argument, "'");
+    return nni::FeatureMask::computed(
+        [segments](const torch::Tensor& input) {
+          const torch::Tensor flat = input.detach().flatten(1);
+          const torch::Tensor low = std::get<0>(flat.min(1)).view({-1, 1, 1, 1});
+          const torch::Tensor range = (std::get<0>(flat.max(1)).view({-1, 1, 1, 1}) - low).clamp_min(1e-12);
+          return nn_interpretability::visualization::slic_superpixels(
+              (input.detach() - low) / range, nn_interpretability::visualization::SlicOptions().segments(segments));
+        },
+        "slic " + argument);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  register_superpixel_masks();
   nni::set_threads();
   const std::vector<std::string> args(argv + 1, argv + argc);
   try {

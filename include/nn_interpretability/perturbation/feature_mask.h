@@ -2,6 +2,7 @@
 // Feature masks: which input elements a perturbation method turns on and off together.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <torch/types.h>
@@ -26,7 +27,11 @@ struct ResolvedFeatureMask {
 ///   FeatureMask::custom(mask)        the user's integer ids, shape [1 or N, ...] broadcastable to the
 ///                                    input ([1, 1, H, W]: one mask for the batch, shared by channels)
 ///
-/// Superpixels (SLIC) need OpenCV: nn_interpretability/visualization/superpixels.h makes a custom mask.
+///   FeatureMask::computed(f, "name")  ids made from each batch by `f(input)` (e.g. superpixels)
+///
+/// Superpixels (SLIC) need OpenCV: `FeatureMask::custom(visualization::slic_superpixels(images))`
+/// (nn_interpretability/visualization/superpixels.h), or `slic:<n>` once a program has registered it
+/// (the command-line tool does).
 class FeatureMask {
  public:
   /// Every element its own feature.
@@ -37,6 +42,8 @@ class FeatureMask {
   static FeatureMask grid(int64_t patch_height, int64_t patch_width);
   static FeatureMask blocks(int64_t rows, int64_t columns);
   static FeatureMask custom(torch::Tensor mask);
+  /// Ids computed from each input batch by `make` (checked as a custom mask); `description` for messages.
+  static FeatureMask computed(std::function<torch::Tensor(const torch::Tensor& input)> make, std::string description);
 
   /// The ids for `input` [N, ...]; throws with the shapes when the mask does not fit.
   ResolvedFeatureMask resolve(const torch::Tensor& input) const;
@@ -45,14 +52,21 @@ class FeatureMask {
   std::string describe() const;
 
   /// Parses the command line's --features: elements, pixels, channels, grid:<h>x<w> (or grid:<n>),
-  /// blocks:<r>x<c> (or blocks:<n>).
+  /// blocks:<r>x<c> (or blocks:<n>), and <name>:<argument> for every registered name.
   static FeatureMask parse(const std::string& text);
 
+  /// Makes parse("<name>:<argument>") call `parser(argument)`; a program that links OpenCV
+  /// registers "slic" this way (tools/nni). Not thread-safe against concurrent parse calls.
+  static void register_kind(const std::string& name, std::function<FeatureMask(const std::string& argument)> parser);
+
  private:
-  enum class Kind { kElements, kPixels, kChannels, kGrid, kBlocks, kCustom };
+  enum class Kind { kElements, kPixels, kChannels, kGrid, kBlocks, kCustom, kComputed };
+  static ResolvedFeatureMask resolve_ids(const torch::Tensor& mask, const torch::Tensor& input);
   Kind kind_ = Kind::kElements;
   int64_t patch_height_ = 0, patch_width_ = 0;
   torch::Tensor mask_;
+  std::function<torch::Tensor(const torch::Tensor&)> make_;
+  std::string description_;
 };
 
 }  // namespace nn_interpretability
