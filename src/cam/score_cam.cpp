@@ -1,11 +1,10 @@
 #include "nn_interpretability/cam/score_cam.h"
 
-#include <algorithm>
-
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 
 #include "nn_interpretability/detail/cam_steps.h"
+#include "nn_interpretability/perturbation/perturbation_engine.h"
 
 namespace nn_interpretability {
 
@@ -30,32 +29,24 @@ torch::Tensor ScoreCam::layer_weights(const CamLayer& layer, const CamPass& pass
                     "their examples: explain one example per call");
   const int64_t height = input.size(2);
   const int64_t width = input.size(3);
-  // The target was resolved on the clean input; the masked copies are scored for the same class.
-  const torch::Tensor classes = pass.target.class_indices(pass.output);  // undefined for a score function
-
-  // Row r of the flattened work list is (example r / K, channel r % K).
+  // Row r of the work list is (example r / K, channel r % K), scored on the perturbation engine for
+  // the target resolved on the clean input: a class target's softmax probability (the paper's
+  // score), any other target's own score.
   const torch::Tensor flat = activation.reshape({batch * channels, 1, activation.size(2), activation.size(3)});
-  torch::Tensor weights = at::empty({batch * channels}, activation.options());
-  const int64_t masked_inputs = batch * channels;
   const int64_t row_bytes = input.numel() / input.size(0) * static_cast<int64_t>(input.element_size());
-  const int64_t per_call =
-      copies_per_call(options_.rows_per_call(), masked_inputs, /*batch=*/1, row_bytes, options_.memory_budget());
-  for (int64_t start = 0; start < masked_inputs; start += per_call) {
-    const int64_t end = std::min(masked_inputs, start + per_call);
-    // A constant channel gives an all-zero mask.
-    const torch::Tensor masks =
-        detail::min_max_scaled(upsample_map(flat.slice(0, start, end), {height, width}, Upsample::kBilinear));
-    const torch::Tensor examples =
-        at::arange(start, end, pass.output.options().dtype(at::kLong)).div(channels, /*rounding_mode=*/"floor");
-    torch::Tensor output = model_.forward(input.index_select(0, examples) * masks);
-    torch::Tensor scores;
-    if (classes.defined()) {
-      scores = output.softmax(1).gather(1, classes.index_select(0, examples).unsqueeze(1)).squeeze(1);
-    } else {
-      scores = pass.target.select_rows(examples).scores(output);
-    }
-    weights.slice(0, start, end).copy_(scores);
-  }
+  const PerturbationEngine engine(model_, PerturbationEngineOptions()
+                                              .rows_per_call(options_.rows_per_call())
+                                              .memory_budget(options_.memory_budget())
+                                              .class_probabilities(true));
+  const auto long_options = input.options().dtype(at::kLong);
+  const torch::Tensor weights =
+      engine.scores(pass.target, batch * channels, row_bytes, [&](int64_t first, int64_t count) {
+        // A constant channel gives an all-zero mask.
+        const torch::Tensor masks =
+            detail::min_max_scaled(upsample_map(flat.slice(0, first, first + count), {height, width}, Upsample::kBilinear));
+        const torch::Tensor examples = at::arange(first, first + count, long_options).div(channels, /*rounding_mode=*/"floor");
+        return PerturbedRows{input.index_select(0, examples) * masks, examples};
+      }).to(activation.scalar_type());
   return weights.view({batch, channels, 1, 1});
 }
 

@@ -1,6 +1,8 @@
 // KernelSHAP: coalitions from the Shapley kernel, a weighted least-squares fit.
 #include "nn_interpretability/perturbation/kernel_shap.h"
 
+#include <cmath>
+
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 
@@ -12,6 +14,8 @@ namespace nn_interpretability {
 KernelShap::KernelShap(Model model, KernelShapOptions options)
     : ModelAttribution(std::move(model)), options_(std::move(options)) {
   PerturbationEngine::check_options("KernelShap", options_.engine_options());
+  TORCH_CHECK_VALUE(options_.alpha() >= 0 && std::isfinite(options_.alpha()), "KernelShap: alpha must be >= 0, got ",
+                    options_.alpha());
   TORCH_CHECK_VALUE(options_.samples() >= 2, "KernelShap: samples must be >= 2 (all features on and off come first), got ",
                     options_.samples());
 }
@@ -53,15 +57,12 @@ torch::Tensor KernelShap::compute(const torch::Tensor& input, const Target& targ
         return PerturbedRows{detail::coalition_rows(input, mask.ids, present.index_select(0, coalition), examples, base),
                              examples};
       });
-  // Weighted least squares per example: [1, z] β ≈ v, weights 10⁶ on the two end rows.
-  const torch::Tensor values = run.scores.view({batch, samples}).to(at::kCPU, at::kDouble).t();  // [M, N]
-  torch::Tensor weights = at::ones({samples, 1}, cpu_double);
+  // Weighted least squares per example, b + z β ≈ v, weights 10⁶ on the two end rows.
+  const torch::Tensor values = run.scores.view({batch, samples}).t();  // [M, N]
+  torch::Tensor weights = at::ones({samples}, cpu_double);
   weights.slice(0, 0, 2).fill_(1e6);
-  const torch::Tensor design = at::cat({at::ones({samples, 1}, cpu_double), coalitions}, 1);  // [M, F + 1]
-  const torch::Tensor root = weights.sqrt();
-  // lstsq's minimum-norm answer (gelsd) also serves fewer coalitions than features.
-  const torch::Tensor beta = std::get<0>(at::linalg_lstsq(design * root, values * root, c10::nullopt, "gelsd"));  // [F + 1, N]
-  const torch::Tensor phi = beta.slice(0, 1).t().to(input.options());  // [N, F]
+  const torch::Tensor phi =
+      fit_linear_surrogate(coalitions, values, weights, options_.fit(), options_.alpha()).coefficients.t().to(input.options());
   torch::Tensor result = detail::features_to_input(phi, mask.ids);
   detail::check_finite_result(result, "the attributions");
   return result;

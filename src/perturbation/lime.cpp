@@ -50,7 +50,16 @@ torch::Tensor Lime::compute(const torch::Tensor& input, const Target& target) {
         const torch::Tensor base = distribution ? background.index_select(0, drawn.index_select(0, coalition))
                                                 : background.index_select(0, examples);
         torch::Tensor perturbed = detail::coalition_rows(input, mask.ids, present.index_select(0, coalition), examples, base);
-        if (width > 0) {
+        if (options_.similarity()) {
+          const torch::Tensor weights =
+              options_.similarity()(input.index_select(0, examples), perturbed,
+                                    present.index_select(0, coalition).to(input.scalar_type()));
+          TORCH_CHECK_VALUE(weights.defined() && weights.numel() == count, "the similarity function returned ",
+                            weights.defined() ? weights.numel() : 0, " weights for ", count, " perturbed rows");
+          TORCH_CHECK_VALUE((weights >= 0).all().item<bool>() && at::isfinite(weights).all().item<bool>(),
+                            "the similarity function returned a negative, NaN or infinite weight");
+          similarity.slice(0, first, first + count).copy_(weights.reshape({count}));
+        } else if (width > 0) {
           // In the input's dtype: the weights need no more precision than the scores they weigh.
           const torch::Tensor cosine =
               at::cosine_similarity(perturbed.reshape({count, -1}), flat_input.index_select(0, examples), 1, 1e-8)

@@ -11,11 +11,11 @@
 namespace nn_interpretability {
 namespace {
 
-// The first row whose score is not finite, or -1.
+// The first row whose score is not finite, or -1 (one reduction and one sync when all are finite).
 int64_t first_non_finite(const torch::Tensor& scores) {
-  const torch::Tensor bad = at::logical_not(at::isfinite(scores));
-  if (!bad.any().item<bool>()) return -1;
-  return bad.nonzero().select(1, 0)[0].item<int64_t>();
+  const torch::Tensor finite = at::isfinite(scores);
+  if (finite.all().item<bool>()) return -1;
+  return at::logical_not(finite).nonzero().select(1, 0)[0].item<int64_t>();
 }
 
 }  // namespace
@@ -27,11 +27,15 @@ void PerturbationEngine::check_options(const char* owner, const PerturbationEngi
   check_rows_per_call(owner, options.rows_per_call(), options.memory_budget());
 }
 
+torch::Tensor PerturbationEngine::scored(const torch::Tensor& output, const Target& target) const {
+  return options_.class_probabilities() && target.is_class() && output.dim() == 2 ? output.softmax(1) : output;
+}
+
 CleanPass PerturbationEngine::finish_clean(torch::Tensor output, const Target& target, int64_t batch) const {
   CleanPass clean;
   clean.output = std::move(output);
   clean.target = target.resolved(clean.output);
-  clean.scores = clean.target.scores(clean.output).detach();
+  clean.scores = clean.target.scores(scored(clean.output, clean.target)).detach();
   TORCH_CHECK_VALUE(clean.scores.dim() == 1 && clean.scores.size(0) == batch, "the target gives scores of shape ",
                     clean.scores.sizes(), " for a batch of ", batch, "; one score per example is needed");
   const int64_t bad = first_non_finite(clean.scores);
@@ -68,7 +72,7 @@ void PerturbationEngine::score_rows(const Target& resolved, int64_t start, int64
                         "which perturbed rows of different examples cannot pair with: explain one example per call");
     }
     const torch::Tensor output = model_.forward(rows.inputs);
-    const torch::Tensor chunk = resolved.select_rows(rows.examples).scores(output).detach();
+    const torch::Tensor chunk = resolved.select_rows(rows.examples).scores(scored(output, resolved)).detach();
     const int64_t bad = first_non_finite(chunk);
     TORCH_CHECK_VALUE(bad < 0, "the model's score is NaN or infinite on perturbed row ", first + bad, " (a copy of example ",
                       rows.examples[bad].item<int64_t>(), "): the perturbation or its baseline drives the model out of range");
@@ -115,7 +119,8 @@ PerturbationRun PerturbationEngine::run(const torch::Tensor& input, const Target
     return run;
   }
   run.clean = finish_clean(output.slice(0, 0, batch), target, batch);
-  const torch::Tensor chunk = run.clean.target.select_rows(rows.examples).scores(output.slice(0, batch)).detach();
+  const torch::Tensor chunk =
+      run.clean.target.select_rows(rows.examples).scores(scored(output.slice(0, batch), run.clean.target)).detach();
   const int64_t bad = first_non_finite(chunk);
   TORCH_CHECK_VALUE(bad < 0, "the model's score is NaN or infinite on perturbed row ", bad, " (a copy of example ",
                     rows.examples[bad].item<int64_t>(), "): the perturbation or its baseline drives the model out of range");

@@ -512,12 +512,19 @@ std::vector<MethodInfo> make_registry() {
     schema.push_back(integer("samples", std::to_string(defaults.samples()),
                              "shapley_value_sampling / kernel_shap: permutations or coalitions per example", 1.0));
     schema.push_back(integer("seed", std::to_string(defaults.seed()), "sampling methods: seed of a private generator", 0.0));
+    schema.push_back(choice("fit", "least_squares", "kernel_shap: the linear fit (least_squares, as the method defines; "
+                            "ridge; lasso)", {"lasso", "ridge", "least_squares"}));
+    schema.push_back(real("alpha", "0", "kernel_shap: the fit's regularization", 0.0, ""));
     add({"kernel_shap", "KernelShap", "Shapley values as a weighted linear fit over kernel-sampled coalitions (Lundberg & Lee 2017)",
          ResultKind::kInputShaped, schema,
          [](const Model& model, const MethodConfig& config) {
            auto options = perturbation_options<KernelShapOptions>(config, "grid:4x4");
            if (auto samples = config.get_int("samples")) options.samples(*samples);
            if (auto seed = config.get_int("seed")) options.seed(*seed);
+           if (auto alpha = config.get_double("alpha")) options.alpha(*alpha);
+           if (auto fit = config.get_string("fit"))
+             options.fit(*fit == "ridge" ? SurrogateFit::kRidge : *fit == "lasso" ? SurrogateFit::kLasso
+                                                                                 : SurrogateFit::kLeastSquares);
            return std::make_shared<KernelShap>(model, options);
          }},
         perturbation_cost([](const Attribution& method, const torch::Tensor& input) {

@@ -325,3 +325,46 @@ TEST_CASE("RISE: masks that keep everything give f(x) everywhere; the saliency f
   const torch::Tensor chunked = nni::Rise(model, nni::RiseOptions().masks(400).cells(4).seed(3).rows_per_call(7)).attribute(x, 0);
   CHECK_THAT(chunked, AllClose(saliency, 1e-12, 1e-12));
 }
+
+TEST_CASE("Computed and registered feature masks resolve per batch and are checked like custom masks",
+          "[perturbation][feature_mask]") {
+  auto model = linear_model();
+  const torch::Tensor x = torch::randn({2, 1, 2, 3}, torch::kDouble);
+  // Columns as features, computed from the input's shape.
+  const nni::FeatureMask columns = nni::FeatureMask::computed(
+      [](const torch::Tensor& input) { return torch::arange(input.size(3)).view({1, 1, 1, -1}).expand({1, 1, input.size(2), -1}).clone(); },
+      "columns");
+  const torch::Tensor by_column = nni::FeatureAblation(model.ptr(), nni::FeatureAblationOptions().feature_mask(columns)).attribute(x, 1);
+  const torch::Tensor w = linear_weight(model).select(0, 1).view({1, 1, 2, 3});
+  const torch::Tensor expected = (x * w).sum(2, true).expand_as(x);  // a column's drop, on both of its elements
+  CHECK_THAT(by_column, AllClose(expected, 1e-12, 1e-12));
+  nni::FeatureMask::register_kind("test_columns", [columns](const std::string&) { return columns; });
+  CHECK(nni::FeatureMask::parse("test_columns:any").describe() == "columns");
+  const nni::FeatureMask bad = nni::FeatureMask::computed([](const torch::Tensor& input) { return torch::rand_like(input); }, "noise");
+  CHECK_THROWS_WITH(nni::FeatureAblation(model.ptr(), nni::FeatureAblationOptions().feature_mask(bad)).attribute(x, 1),
+                    Catch::Contains("must give integer ids"));
+  CHECK(nni::FeatureMask::blocks(2, 3).resolve(torch::zeros({1, 1, 4, 6})).ids.equal(
+      torch::tensor({0, 0, 1, 1, 2, 2, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 3, 3, 4, 4, 5, 5}).view({1, 1, 4, 6})));
+}
+
+TEST_CASE("LIME's similarity and KernelSHAP's fit are configurable", "[perturbation][lime][kernel_shap]") {
+  auto mlp = small_mlp();
+  const torch::Tensor z = torch::randn({2, 5}, torch::kDouble);
+  const auto constant = [](const torch::Tensor&, const torch::Tensor& perturbed, const torch::Tensor&) {
+    return torch::ones({perturbed.size(0)}, torch::kDouble);
+  };
+  const auto base = nni::LimeOptions().samples(60).fit(nni::SurrogateFit::kLeastSquares);
+  const torch::Tensor flat = nni::Lime(mlp.ptr(), nni::LimeOptions(base).kernel_width(0)).attribute(z, 1);
+  CHECK_THAT(nni::Lime(mlp.ptr(), nni::LimeOptions(base).similarity(constant)).attribute(z, 1), AllClose(flat, 1e-10, 1e-12));
+  const auto negative = [](const torch::Tensor&, const torch::Tensor& perturbed, const torch::Tensor&) {
+    return -torch::ones({perturbed.size(0)}, torch::kDouble);
+  };
+  CHECK_THROWS_WITH(nni::Lime(mlp.ptr(), nni::LimeOptions(base).similarity(negative)).attribute(z, 1),
+                    Catch::Contains("negative, NaN or infinite weight"));
+  const torch::Tensor ls = nni::KernelShap(mlp.ptr(), nni::KernelShapOptions().samples(80)).attribute(z, 0);
+  CHECK_THAT(nni::KernelShap(mlp.ptr(), nni::KernelShapOptions().samples(80).fit(nni::SurrogateFit::kRidge)).attribute(z, 0),
+             AllClose(ls, 1e-6, 1e-9));
+  const torch::Tensor ridge =
+      nni::KernelShap(mlp.ptr(), nni::KernelShapOptions().samples(80).fit(nni::SurrogateFit::kRidge).alpha(100.0)).attribute(z, 0);
+  CHECK(ridge.abs().sum().item<double>() < ls.abs().sum().item<double>());
+}

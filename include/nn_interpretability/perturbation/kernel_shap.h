@@ -7,6 +7,7 @@
 #include <torch/types.h>
 
 #include "nn_interpretability/core/attribution.h"
+#include "nn_interpretability/perturbation/linear_surrogate.h"
 #include "nn_interpretability/perturbation/perturbation_options.h"
 
 namespace nn_interpretability {
@@ -16,6 +17,9 @@ struct KernelShapOptions : PerturbationOptionsBase<KernelShapOptions> {
   TORCH_ARG(int64_t, samples) = 200;
   /// Seed of the method's own generator.
   TORCH_ARG(int64_t, seed) = 0;
+  /// The linear fit: least squares (the method's definition) or a regularized one.
+  TORCH_ARG(SurrogateFit, fit) = SurrogateFit::kLeastSquares;
+  TORCH_ARG(double, alpha) = 0.0;
 };
 
 /// Coalitions z ∈ {0, 1}^F drawn from the Shapley kernel: the size k with probability

@@ -2,6 +2,7 @@
 // LIME (Ribeiro et al. 2016): a weighted linear surrogate fitted to random on/off coalitions.
 
 #include <cstdint>
+#include <functional>
 
 #include <torch/arg.h>
 #include <torch/types.h>
@@ -11,6 +12,11 @@
 #include "nn_interpretability/perturbation/perturbation_options.h"
 
 namespace nn_interpretability {
+
+/// A LIME similarity: weights [R] ≥ 0 of perturbed rows [R, ...] given the rows they perturb
+/// [R, ...] and their coalitions [R, F] (1 = feature on), e.g. an L2 kernel or a constant.
+using SimilarityFunction =
+    std::function<torch::Tensor(const torch::Tensor& originals, const torch::Tensor& perturbed, const torch::Tensor& coalitions)>;
 
 struct LimeOptions : PerturbationOptionsBase<LimeOptions> {
   /// Coalitions evaluated per example.
@@ -22,6 +28,8 @@ struct LimeOptions : PerturbationOptionsBase<LimeOptions> {
   /// Similarity exp(−d² / (2 width²)) of a perturbed row to the input, d its cosine distance
   /// (Captum's default kernel, width 1). A width of 0 weights every row 1.
   TORCH_ARG(double, kernel_width) = 1.0;
+  /// A similarity of your own instead of the cosine kernel (kernel_width is then unused).
+  TORCH_ARG(SimilarityFunction, similarity) = nullptr;
   /// The surrogate: Captum's default is a lasso with α = 0.01.
   TORCH_ARG(SurrogateFit, fit) = SurrogateFit::kLasso;
   TORCH_ARG(double, alpha) = 0.01;

@@ -36,6 +36,8 @@ struct PerturbationEngineOptions {
   TORCH_ARG(int64_t, memory_budget) = kDefaultRowsPerCallBudget;
   /// Optional: called after each chunk.
   TORCH_ARG(PerturbationProgress, progress) = nullptr;
+  /// Class targets scored on softmax(output) instead of the output (Score-CAM's definition).
+  TORCH_ARG(bool, class_probabilities) = false;
 };
 
 /// The clean batch's forward pass: its output, the target resolved on it (predicted classes fixed)
@@ -97,6 +99,7 @@ class PerturbationEngine {
                   const PerturbationGenerator& generate, torch::Tensor& scores) const;
   static void check_chunk(const PerturbedRows& rows, int64_t count);
   CleanPass finish_clean(torch::Tensor output, const Target& target, int64_t batch) const;
+  torch::Tensor scored(const torch::Tensor& output, const Target& target) const;
 
   Model model_;
   PerturbationEngineOptions options_;
