@@ -134,6 +134,13 @@ int main(int argc, char** argv) {
           memory.push_back(measure_memory(name, batch, "floor", spb, settings));
         }
       }
+      // A perturbation method's peak is bounded by its chunk: RISE with 4x more masks, 64 rows per call.
+      for (int64_t masks : {int64_t{256}, int64_t{1024}}) {
+        const std::string label = fmt::format("{}/b1/rise masks={} memory", name, masks);
+        if (!settings.filter.empty() && label.find(settings.filter) == std::string::npos) continue;
+        fmt::print(stderr, "  {}\n", label);
+        memory.push_back(measure_memory(name, 1, "rise", masks, settings));
+      }
     }
   }
 

@@ -34,6 +34,9 @@ int memory_child(const std::string& model_name, int64_t batch, const std::string
   if (what == "floor") {
     const int64_t times = spb;
     run = make_floor(model, make_copies(input, times), labels.repeat({times}));
+  } else if (what == "rise") {
+    // `spb` random masks in calls of 64 rows: the peak should not grow with the masks.
+    run = call(std::make_shared<nni::Rise>(model.model(), nni::RiseOptions().masks(spb).rows_per_call(64)), input, labels);
   } else {
     run = call(std::make_shared<nni::SmoothGrad>(
                    nni::VanillaGradient(model.model()),

@@ -74,9 +74,9 @@ void print_memory(const std::vector<MemoryRow>& rows) {
   fmt::print("{:<10} {:>5} {:<22} {:>13} {:>11} {:>11} {:>10}\n", "model", "batch", "what", "RSS before MiB",
              "peak MiB", "delta MiB", "call ms");
   for (const MemoryRow& row : rows) {
-    const std::string what = row.what == "floor"
-                                 ? fmt::format("floor {}N rows", row.samples_per_batch)
-                                 : fmt::format("smoothgrad spb={}", row.samples_per_batch);
+    const std::string what = row.what == "floor"  ? fmt::format("floor {}N rows", row.samples_per_batch)
+                             : row.what == "rise" ? fmt::format("rise masks={}", row.samples_per_batch)
+                                                  : fmt::format("smoothgrad spb={}", row.samples_per_batch);
     fmt::print("{:<10} {:>5} {:<22} {:>13.1f} {:>11.1f} {:>11.1f} {:>10.1f}{}\n", row.model, row.batch, what,
                row.rss_before_mib, row.peak_rss_mib, row.peak_delta_mib, row.call_ms,
                row.note.empty() ? "" : "  (" + row.note + ")");
@@ -122,7 +122,7 @@ void write_json(const std::string& path, const Settings& settings, const std::ve
     first = false;
   }
   for (const MemoryRow& row : memory) {
-    out << (first ? "" : ",\n") << "    {\"method\": \"" << (row.what == "floor" ? "floor" : "smoothgrad")
+    out << (first ? "" : ",\n") << "    {\"method\": \"" << row.what
         << "\", \"model\": \"" << row.model << "\", \"batch\": " << row.batch << ", \"metric\": \"peak_rss\""
         << ", \"samples_per_batch\": " << row.samples_per_batch
         << ", \"rss_before_mib\": " << json_number(row.rss_before_mib)

@@ -41,6 +41,7 @@ import bench_models  # noqa: E402
 SMOOTHGRAD_STDEV = 0.15          # absolute noise stdev, both sides (inputs are in [0, 1))
 IG_STEPS = 50
 SCORE_CAM_BATCH = 64             # masked inputs per forward, both sides (nni's default)
+PERTURBATIONS_PER_EVAL = 64      # perturbation methods: rows per forward, both sides (nni --rows-per-call)
 MAX_CALLS_PER_BLOCK = 2000
 
 
@@ -210,6 +211,22 @@ def captum_cell(ca, method: str, model, layer):
         ggc = ca.GuidedGradCam(model, layer)
         # Captum's default interpolation is "nearest"; nni's Guided Grad-CAM is bilinear.
         return lambda x, t: ggc.attribute(x, target=t, interpolate_mode="bilinear")
+    if method == "occlusion":
+        occ = ca.Occlusion(model)
+        # Captum's perturbations_per_eval counts windows per forward, each a copy of the whole batch.
+        return lambda x, t: occ.attribute(x, sliding_window_shapes=(x.shape[1], 8, 8), strides=(x.shape[1], 4, 4),
+                                          baselines=0.0, target=t,
+                                          perturbations_per_eval=max(1, PERTURBATIONS_PER_EVAL // x.shape[0]))
+    if method == "feature_ablation":
+        fa = ca.FeatureAblation(model)
+
+        def ablate(x, t):
+            h, w = x.shape[2], x.shape[3]
+            ids = (torch.arange(h).div(4, rounding_mode="floor").unsqueeze(1) * ((w + 3) // 4)
+                   + torch.arange(w).div(4, rounding_mode="floor").unsqueeze(0)).view(1, 1, h, w)
+            return fa.attribute(x, target=t, baselines=0.0, feature_mask=ids.expand(1, x.shape[1], h, w),
+                                perturbations_per_eval=max(1, PERTURBATIONS_PER_EVAL // x.shape[0]))
+        return ablate
     raise ValueError(method)
 
 
@@ -255,6 +272,11 @@ METHODS = [
     ("layer_cam", "pytorch-grad-cam LayerCAM", ["--upsample", "bilinear"], "minmax"),
     ("score_cam", "pytorch-grad-cam ScoreCAM",
      ["--upsample", "bilinear", "--rows-per-call", str(SCORE_CAM_BATCH)], "minmax"),
+    # Perturbation: the same windows / 4 x 4 patches (shared across channels) and chunk size.
+    ("occlusion", "Captum Occlusion", ["--window", "C,8,8", "--stride", "C,4,4", "--rows-per-call",
+                                       str(PERTURBATIONS_PER_EVAL)], "raw"),
+    ("feature_ablation", "Captum FeatureAblation", ["--features", "grid:4x4", "--rows-per-call",
+                                                    str(PERTURBATIONS_PER_EVAL)], "raw"),
 ]
 LAYER_METHODS = {"grad_cam", "guided_grad_cam", "grad_cam_pp", "layer_cam", "score_cam"}
 
@@ -518,6 +540,10 @@ def main() -> None:
             for method, tool, options, compare in METHODS:
                 if method == "score_cam" and (batch != 1 or name == "resnet18"):
                     continue
+                if method in ("occlusion", "feature_ablation") and batch != 1:
+                    continue  # minutes per call on ResNet-18 at batch 32 on both sides
+                # "C,8,8": the window spans all channels.
+                options = [o.replace("C,", f"{shape[0]},", 1) if o.startswith("C,") else o for o in options]
                 label = f"{name}/b{batch}/{method}"
                 if args.filter and args.filter not in label:
                     continue
