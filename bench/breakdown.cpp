@@ -54,6 +54,41 @@ void run_cam_breakdown(const BenchModel& model, int64_t batch, const torch::Devi
              batch == 1 ? 300 : 20, device);
 }
 
+/// The perturbation family on one example: the engine and the methods against the plain forward of
+/// as many rows (their floor), and the extra clean row the engine adds.
+void run_perturbation_breakdown(const BenchModel& model, const torch::Device& device) {
+  const torch::Tensor input = make_input(model, 1, device);
+  const torch::Tensor labels = make_labels(1, device);
+  const nni::Model nmodel = model.model();
+  const nni::Target target(labels);
+  const auto forward = model.forward;
+  const int rounds = model.name == "mnist_cnn" ? 400 : 10;
+  const nni::Occlusion occlusion(nmodel, nni::OcclusionOptions().window({input.size(1), 8, 8}).strides({1, 4, 4}));
+  const int64_t windows = occlusion.windows(input);
+  const nni::FeatureMask grid = nni::FeatureMask::blocks(4, 4);
+  const nni::PerturbationEngine engine(nmodel, nni::PerturbationEngineOptions().rows_per_call(64));
+  const torch::Tensor copies = make_copies(input, windows);
+  const torch::Tensor examples = torch::zeros({windows}, labels.options());
+  std::vector<Probe> probes = {
+      {fmt::format("floor: forward (no grad) of {} rows", windows), make_forward_floor(model, copies)},
+      {fmt::format("forward (no grad) of {} rows (clean row riding along)", windows + 1),
+       make_forward_floor(model, make_copies(input, windows + 1))},
+      {"Model::check_input", [&] { nmodel.check_input(input, "bench"); }},
+      {"engine.run on the copies as they are", [&] {
+         (void)engine.run(input, target, windows, [&](int64_t first, int64_t count) {
+           return nni::PerturbedRows{copies.slice(0, first, first + count), examples.slice(0, first, first + count)};
+         });
+       }},
+      {"Occlusion::attribute 8x8 windows, stride 4",
+       call(std::make_shared<nni::Occlusion>(occlusion), input, labels)},
+      {"FeatureMask::blocks(4, 4) resolved", [&] { (void)grid.resolve(input); }},
+      {"forward (no grad) of 16 rows", make_forward_floor(model, make_copies(input, 16))},
+      {"FeatureAblation::attribute 4x4 blocks",
+       call(std::make_shared<nni::FeatureAblation>(nmodel, nni::FeatureAblationOptions().feature_mask(grid).rows_per_call(64)),
+            input, labels)}};
+  run_probes(fmt::format("breakdown {} batch 1: perturbation family (no grad)", model.name), probes, rounds, device);
+}
+
 }  // namespace
 
 /// The first table rebuilds a gradient method's call step by step from the floor with public calls;
@@ -116,6 +151,7 @@ void run_breakdown(const BenchModel& model, int64_t batch, const torch::Device& 
              rounds, device);
 
   run_cam_breakdown(model, batch, device);
+  if (batch == 1) run_perturbation_breakdown(model, device);
 
   if (batch != 1) return;
   // Path methods at 50 × N rows: is the floor's repeated input representative?

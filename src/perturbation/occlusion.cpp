@@ -53,22 +53,26 @@ torch::Tensor Occlusion::compute(const torch::Tensor& input, const Target& targe
   const torch::Tensor baseline = options_.baseline().resolve(input);
   const auto long_options = input.options().dtype(at::kLong);
 
-  // Whether window w covers each element, [W', ...row] for the windows w of a chunk: per dimension
-  // a [W', size] band, combined by broadcasting.
+  // The windows are separable: window (k_0, k_1, ...) covers an element iff band_d[k_d] covers its
+  // position in every dimension d, with band_d [c_d, size_d] the start-k_d windows of dimension d.
+  std::vector<torch::Tensor> bands;
+  for (int64_t d = 0; d < dims; ++d) {
+    const torch::Tensor start = at::arange(g.counts[d], long_options).mul_(g.strides[d]).unsqueeze(1);
+    const torch::Tensor position = at::arange(input.size(d + 1), long_options).unsqueeze(0);
+    bands.push_back((position >= start) & (position < start + g.window[d]));
+  }
+  // Whether each window of a chunk covers each element, [W', ...row].
   auto covers = [&](const torch::Tensor& windows) {
     torch::Tensor mask;
+    int64_t below = g.total;
     for (int64_t d = 0; d < dims; ++d) {
-      const int64_t size = input.size(d + 1);
       // Dimension 0 varies slowest: w = ((k0 · c1 + k1) · c2 + k2) ...
-      int64_t below = 1;
-      for (int64_t e = d + 1; e < dims; ++e) below *= g.counts[e];
-      const torch::Tensor start = windows.div(below, "floor").remainder(g.counts[d]) * g.strides[d];
-      const torch::Tensor position = at::arange(size, long_options).unsqueeze(0);
-      torch::Tensor band = (position >= start.unsqueeze(1)) & (position < (start + g.window[d]).unsqueeze(1));
+      below /= g.counts[d];
+      const torch::Tensor k = below == 1 ? windows.remainder(g.counts[d]) : windows.div(below, "floor").remainder(g.counts[d]);
       std::vector<int64_t> shape(static_cast<size_t>(dims + 1), 1);
       shape[0] = windows.size(0);
-      shape[d + 1] = size;
-      band = band.view(shape);
+      shape[d + 1] = input.size(d + 1);
+      const torch::Tensor band = bands[d].index_select(0, k).view(shape);
       mask = mask.defined() ? mask & band : band;
     }
     return mask;
@@ -78,22 +82,22 @@ torch::Tensor Occlusion::compute(const torch::Tensor& input, const Target& targe
   const int64_t total = batch * g.total;
   const PerturbationRun run = engine.run(input, target, total, [&](int64_t first, int64_t count) {
     const torch::Tensor rows = at::arange(first, first + count, long_options);
-    const torch::Tensor examples = rows.div(g.total, "floor");
-    const torch::Tensor mask = covers(rows.remainder(g.total));
+    const torch::Tensor examples = batch == 1 ? at::zeros({count}, long_options) : rows.div(g.total, "floor");
+    const torch::Tensor mask = covers(batch == 1 ? rows : rows.remainder(g.total));
     return PerturbedRows{at::where(mask, baseline.index_select(0, examples), input.index_select(0, examples)), examples};
   });
 
-  // Σ_w d_w · cover_w / Σ_w cover_w, a chunk of windows at a time (the masks are as large as the rows).
-  const torch::Tensor drops = (run.clean.scores.unsqueeze(1) - run.scores.view({batch, g.total})).to(input.scalar_type());
-  torch::Tensor sum = at::zeros(input.sizes(), input.options());
-  torch::Tensor count = at::zeros(input.sizes().slice(1), input.options());
-  const int64_t per_chunk = std::max<int64_t>(1, engine.rows_per_call(g.total, detail::row_bytes(input)));
-  for (int64_t first = 0; first < g.total; first += per_chunk) {
-    const int64_t n = std::min(per_chunk, g.total - first);
-    const torch::Tensor mask = covers(at::arange(first, first + n, long_options)).to(input.scalar_type());  // [n, ...]
-    const torch::Tensor flat = mask.reshape({n, -1});
-    sum += drops.slice(1, first, first + n).matmul(flat).view(input.sizes());
-    count += flat.sum(0).view(input.sizes().slice(1));
+  // Σ_w d_w · cover_w / Σ_w cover_w, contracted one dimension at a time against the bands (no mask
+  // as large as the rows is made): [N, c_0, c_1, ...] → [N, c_1, ..., size_0] → ... → [N, ...row].
+  std::vector<int64_t> drop_shape{batch};
+  drop_shape.insert(drop_shape.end(), g.counts.begin(), g.counts.end());
+  torch::Tensor sum = (run.clean.scores.unsqueeze(1) - run.scores.view({batch, g.total})).to(input.scalar_type()).view(drop_shape);
+  torch::Tensor count;
+  for (int64_t d = 0; d < dims; ++d) {
+    const torch::Tensor band = bands[d].to(input.scalar_type());
+    sum = at::tensordot(sum, band, {1}, {0});
+    const torch::Tensor covered = band.sum(0);  // windows covering each position of dimension d
+    count = count.defined() ? (count.unsqueeze(-1) * covered) : covered;
   }
   torch::Tensor result = sum / count.unsqueeze(0);
   detail::check_finite_result(result, "the attributions");

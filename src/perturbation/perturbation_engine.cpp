@@ -12,7 +12,10 @@ namespace nn_interpretability {
 namespace {
 
 // The first row whose score is not finite, or -1 (one reduction and one sync when all are finite).
-int64_t first_non_finite(const torch::Tensor& scores) {
+// A class target's scores are entries of the output (or of its softmax), which Model::forward has
+// already checked finite: nothing to do for them.
+int64_t first_non_finite(const torch::Tensor& scores, const Target& target) {
+  if (target.is_class()) return -1;
   const torch::Tensor finite = at::isfinite(scores);
   if (finite.all().item<bool>()) return -1;
   return at::logical_not(finite).nonzero().select(1, 0)[0].item<int64_t>();
@@ -38,7 +41,7 @@ CleanPass PerturbationEngine::finish_clean(torch::Tensor output, const Target& t
   clean.scores = clean.target.scores(scored(clean.output, clean.target)).detach();
   TORCH_CHECK_VALUE(clean.scores.dim() == 1 && clean.scores.size(0) == batch, "the target gives scores of shape ",
                     clean.scores.sizes(), " for a batch of ", batch, "; one score per example is needed");
-  const int64_t bad = first_non_finite(clean.scores);
+  const int64_t bad = first_non_finite(clean.scores, clean.target);
   TORCH_CHECK_VALUE(bad < 0, "the model's score for example ", bad, " of the input is NaN or infinite");
   return clean;
 }
@@ -73,7 +76,7 @@ void PerturbationEngine::score_rows(const Target& resolved, int64_t start, int64
     }
     const torch::Tensor output = model_.forward(rows.inputs);
     const torch::Tensor chunk = resolved.select_rows(rows.examples).scores(scored(output, resolved)).detach();
-    const int64_t bad = first_non_finite(chunk);
+    const int64_t bad = first_non_finite(chunk, resolved);
     TORCH_CHECK_VALUE(bad < 0, "the model's score is NaN or infinite on perturbed row ", first + bad, " (a copy of example ",
                       rows.examples[bad].item<int64_t>(), "): the perturbation or its baseline drives the model out of range");
     if (!scores.defined()) scores = at::empty({total}, chunk.options());
@@ -121,7 +124,7 @@ PerturbationRun PerturbationEngine::run(const torch::Tensor& input, const Target
   run.clean = finish_clean(output.slice(0, 0, batch), target, batch);
   const torch::Tensor chunk =
       run.clean.target.select_rows(rows.examples).scores(scored(output.slice(0, batch), run.clean.target)).detach();
-  const int64_t bad = first_non_finite(chunk);
+  const int64_t bad = first_non_finite(chunk, run.clean.target);
   TORCH_CHECK_VALUE(bad < 0, "the model's score is NaN or infinite on perturbed row ", bad, " (a copy of example ",
                     rows.examples[bad].item<int64_t>(), "): the perturbation or its baseline drives the model out of range");
   run.scores = at::empty({total}, chunk.options());
