@@ -61,6 +61,11 @@
 #include "nn_interpretability/perturbation/rise.h"
 #include "nn_interpretability/perturbation/shapley_value_sampling.h"
 
+// evaluation metrics
+#include "nn_interpretability/metrics/complexity.h"
+#include "nn_interpretability/metrics/deletion_insertion.h"
+#include "nn_interpretability/metrics/localization.h"
+
 // feature visualization
 #include "nn_interpretability/feature_visualization/activation_maximization.h"
 

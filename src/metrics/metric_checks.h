@@ -1,0 +1,23 @@
+#pragma once
+// Input checks the metrics share (private to src/metrics).
+
+#include <torch/types.h>
+
+namespace nn_interpretability {
+namespace metrics {
+namespace detail {
+
+/// Attributions [N, ...] with N ≥ 1 and every value finite, as float64 rows [N, elements]; `metric`
+/// names the caller in messages.
+torch::Tensor checked_rows(const torch::Tensor& attributions, const char* metric);
+
+/// The mask broadcast to the attributions, as bool rows [N, elements]; every example's mask must hold
+/// at least one element.
+torch::Tensor checked_mask(const torch::Tensor& mask, const torch::Tensor& attributions, const char* metric);
+
+/// Throws "<metric>: <what> in example(s) i, j, ..." where `bad` [N] is true.
+void refuse_rows(const torch::Tensor& bad, const char* metric, const char* what);
+
+}  // namespace detail
+}  // namespace metrics
+}  // namespace nn_interpretability
