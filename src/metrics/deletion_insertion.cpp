@@ -47,10 +47,7 @@ Curve run_curve(const Model& model, const torch::Tensor& input, const Target& ta
 
   // rank[e, p]: the position of pixel p in example e's order (a stable sort: ties by position).
   const bool most_first = options.order() == RelevanceOrder::kMostRelevantFirst;
-  const torch::Tensor order = std::get<1>(relevance.sort(/*stable=*/true, /*dim=*/1, /*descending=*/most_first));
-  const torch::Tensor rank = at::empty_like(order)
-                                 .scatter_(1, order, at::arange(pixels, order.options()).expand_as(order).contiguous())
-                                 .to(input.device());
+  const torch::Tensor rank = detail::ranks(relevance, /*descending=*/most_first).to(input.device());
   std::vector<int64_t> pixel_shape = input.sizes().vec();
   if (channels_shared) pixel_shape[1] = 1;
 
@@ -64,8 +61,9 @@ Curve run_curve(const Model& model, const torch::Tensor& input, const Target& ta
     const torch::Tensor j = rows.remainder(steps);
     const torch::Tensor k = deletion ? ((j + 1) * step).clamp_max(pixels) : j * step;
     const torch::Tensor below = rank.index_select(0, examples) < k.unsqueeze(1);
-    const torch::Tensor removed = (deletion ? below : below.logical_not()).view(
-        [&] { std::vector<int64_t> s = pixel_shape; s[0] = count; return s; }());
+    std::vector<int64_t> chunk_shape = pixel_shape;
+    chunk_shape[0] = count;
+    const torch::Tensor removed = (deletion ? below : below.logical_not()).view(chunk_shape);
     return PerturbedRows{at::where(removed, baseline.index_select(0, examples), input.index_select(0, examples)), examples};
   });
 

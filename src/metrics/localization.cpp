@@ -25,11 +25,7 @@ torch::Tensor relevance_mass(const torch::Tensor& attributions, const torch::Ten
 torch::Tensor relevance_rank(const torch::Tensor& attributions, const torch::Tensor& mask) {
   const torch::Tensor rows = detail::checked_rows(attributions, "relevance_rank");
   const torch::Tensor inside = detail::checked_mask(mask, attributions, "relevance_rank");
-  const int64_t n = rows.size(1);
-  // Rank of every element in decreasing attribution, ties by position (a stable sort).
-  const torch::Tensor order = std::get<1>(rows.sort(/*stable=*/true, /*dim=*/1, /*descending=*/true));
-  const torch::Tensor rank =
-      at::empty_like(order).scatter_(1, order, at::arange(n, order.options()).expand_as(order).contiguous());
+  const torch::Tensor rank = detail::ranks(rows, /*descending=*/true);
   const torch::Tensor k = inside.sum(1, /*keepdim=*/true);
   return ((rank < k) & inside).sum(1).to(at::kDouble) / k.squeeze(1).to(at::kDouble);
 }

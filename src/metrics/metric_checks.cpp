@@ -20,6 +20,11 @@ void refuse_rows(const torch::Tensor& bad, const char* metric, const char* what)
   TORCH_CHECK_VALUE(false, metric, ": ", what, " in example", rows.numel() > 1 ? "s " : " ", list, " (of ", bad.numel(), ")");
 }
 
+torch::Tensor ranks(const torch::Tensor& rows, bool descending) {
+  const torch::Tensor order = std::get<1>(rows.sort(/*stable=*/true, /*dim=*/1, descending));
+  return at::empty_like(order).scatter_(1, order, at::arange(rows.size(1), order.options()).expand_as(order).contiguous());
+}
+
 torch::Tensor checked_rows(const torch::Tensor& attributions, const char* metric) {
   TORCH_CHECK_VALUE(attributions.defined() && attributions.dim() >= 2 && attributions.size(0) >= 1 &&
                         attributions.numel() > 0,

@@ -15,6 +15,10 @@ torch::Tensor checked_rows(const torch::Tensor& attributions, const char* metric
 /// at least one element.
 torch::Tensor checked_mask(const torch::Tensor& mask, const torch::Tensor& attributions, const char* metric);
 
+/// rank[e, i]: the place of element i in row e's order (decreasing when `descending`), ties by
+/// position (a stable sort); `rows` [N, n].
+torch::Tensor ranks(const torch::Tensor& rows, bool descending);
+
 /// Throws "<metric>: <what> in example(s) i, j, ..." where `bad` [N] is true.
 void refuse_rows(const torch::Tensor& bad, const char* metric, const char* what);
 
