@@ -64,7 +64,11 @@
 // evaluation metrics
 #include "nn_interpretability/metrics/complexity.h"
 #include "nn_interpretability/metrics/deletion_insertion.h"
+#include "nn_interpretability/metrics/explainer.h"
+#include "nn_interpretability/metrics/faithfulness_correlation.h"
+#include "nn_interpretability/metrics/infidelity.h"
 #include "nn_interpretability/metrics/localization.h"
+#include "nn_interpretability/metrics/sensitivity.h"
 
 // feature visualization
 #include "nn_interpretability/feature_visualization/activation_maximization.h"

@@ -3,6 +3,7 @@
 #include <string>
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <c10/util/Exception.h>
 
 #include "nn_interpretability/detail/result_checks.h"
@@ -53,6 +54,37 @@ torch::Tensor checked_mask(const torch::Tensor& mask, const torch::Tensor& attri
   flat = flat.expand(attributions.sizes()).reshape({attributions.size(0), -1});
   refuse_rows(flat.any(1).logical_not(), metric, "the mask is empty");
   return flat;
+}
+
+torch::Tensor pixel_relevance(const torch::Tensor& attributions, const torch::Tensor& input, const char* metric) {
+  const bool channels_shared = input.dim() >= 3;
+  TORCH_CHECK_VALUE(attributions.defined() && attributions.dim() == input.dim() && attributions.size(0) == input.size(0) &&
+                        (attributions.sizes().slice(1) == input.sizes().slice(1) ||
+                         (channels_shared && attributions.size(1) == 1 &&
+                          attributions.sizes().slice(2) == input.sizes().slice(2))),
+                    metric, ": attributions of shape ", attributions.defined() ? attributions.sizes() : at::IntArrayRef{},
+                    " do not match the input ", input.sizes(), "; give the input's shape or one channel of it ",
+                    "(upsample CAM maps to the input first)");
+  torch::Tensor relevance = checked_rows(attributions, metric).view(attributions.sizes());
+  if (channels_shared) relevance = relevance.sum(1);
+  return relevance.reshape({input.size(0), -1}).to(input.device());
+}
+
+std::vector<int64_t> pixel_shape(const torch::Tensor& input) {
+  std::vector<int64_t> shape = input.sizes().vec();
+  if (input.dim() >= 3) shape[1] = 1;
+  return shape;
+}
+
+at::Generator sample_generator(uint64_t seed, int64_t example, int64_t sample) {
+  // splitmix64 of the three numbers: nearby seeds give unrelated streams.
+  auto mix = [](uint64_t z) {
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  return at::detail::createCPUGenerator(mix(mix(mix(seed) ^ static_cast<uint64_t>(example)) ^ static_cast<uint64_t>(sample)));
 }
 
 }  // namespace detail

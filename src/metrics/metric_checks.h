@@ -1,6 +1,10 @@
 #pragma once
 // Input checks the metrics share (private to src/metrics).
 
+#include <cstdint>
+#include <vector>
+
+#include <ATen/core/Generator.h>
 #include <torch/types.h>
 
 namespace nn_interpretability {
@@ -18,6 +22,19 @@ torch::Tensor checked_mask(const torch::Tensor& mask, const torch::Tensor& attri
 /// rank[e, i]: the place of element i in row e's order (decreasing when `descending`), ties by
 /// position (a stable sort); `rows` [N, n].
 torch::Tensor ranks(const torch::Tensor& rows, bool descending);
+
+/// Each pixel's relevance, [N, P] float64: `attributions` summed over the channels for image batches
+/// [N, C, ...] (P: the positions after the channel dimension), the elements themselves for [N, F].
+/// `attributions` must have the input's shape, or one channel of it (a CAM map upsampled to the input).
+torch::Tensor pixel_relevance(const torch::Tensor& attributions, const torch::Tensor& input, const char* metric);
+
+/// The input's shape with one channel ([N, 1, ...]; [N, F] as it is): what a pixel mask [N, P] is viewed
+/// as to broadcast over the channels.
+std::vector<int64_t> pixel_shape(const torch::Tensor& input);
+
+/// A CPU generator of its own for sample `sample` of example `example`: draws that do not depend on
+/// how rows are chunked, the device or the global seed.
+at::Generator sample_generator(uint64_t seed, int64_t example, int64_t sample);
 
 /// Throws "<metric>: <what> in example(s) i, j, ..." where `bad` [N] is true.
 void refuse_rows(const torch::Tensor& bad, const char* metric, const char* what);
