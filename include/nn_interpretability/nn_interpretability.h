@@ -68,7 +68,10 @@
 #include "nn_interpretability/metrics/faithfulness_correlation.h"
 #include "nn_interpretability/metrics/infidelity.h"
 #include "nn_interpretability/metrics/localization.h"
+#include "nn_interpretability/metrics/randomization.h"
+#include "nn_interpretability/metrics/road.h"
 #include "nn_interpretability/metrics/sensitivity.h"
+#include "nn_interpretability/metrics/similarity.h"
 
 // feature visualization
 #include "nn_interpretability/feature_visualization/activation_maximization.h"

@@ -26,19 +26,9 @@ Curve run_curve(const Model& model, const torch::Tensor& input, const Target& ta
   TORCH_CHECK_VALUE(!options.baseline().is_distribution(), metric, ": a baseline distribution does not apply; give a ",
                     "scalar, a tensor or a blurred baseline");
   PerturbationEngine::check_options(metric, options.engine());
-  const bool channels_shared = input.dim() >= 3;
-  TORCH_CHECK_VALUE(attributions.defined() && attributions.dim() == input.dim() && attributions.size(0) == input.size(0) &&
-                        (attributions.sizes().slice(1) == input.sizes().slice(1) ||
-                         (channels_shared && attributions.size(1) == 1 &&
-                          attributions.sizes().slice(2) == input.sizes().slice(2))),
-                    metric, ": attributions of shape ", attributions.defined() ? attributions.sizes() : at::IntArrayRef{},
-                    " do not match the input ", input.sizes(), "; give the input's shape or one channel of it ",
-                    "(upsample CAM maps to the input first)");
   const int64_t batch = input.size(0);
   // Pixel relevance [N, P]: summed over the channels for images, the elements themselves for [N, F].
-  torch::Tensor relevance = detail::checked_rows(attributions, metric).view(attributions.sizes());
-  if (channels_shared) relevance = relevance.sum(1);
-  relevance = relevance.reshape({batch, -1});
+  const torch::Tensor relevance = detail::pixel_relevance(attributions, input, metric);
   const int64_t pixels = relevance.size(1);
   const int64_t step = options.step() > 0
                            ? std::min(options.step(), pixels)
@@ -48,8 +38,7 @@ Curve run_curve(const Model& model, const torch::Tensor& input, const Target& ta
   // rank[e, p]: the position of pixel p in example e's order (a stable sort: ties by position).
   const bool most_first = options.order() == RelevanceOrder::kMostRelevantFirst;
   const torch::Tensor rank = detail::ranks(relevance, /*descending=*/most_first).to(input.device());
-  std::vector<int64_t> pixel_shape = input.sizes().vec();
-  if (channels_shared) pixel_shape[1] = 1;
+  const std::vector<int64_t> pixel_shape = detail::pixel_shape(input);
 
   const torch::Tensor baseline = options.baseline().resolve(input);
   const PerturbationEngine engine(model, PerturbationEngineOptions(options.engine()).class_probabilities(options.probabilities()));

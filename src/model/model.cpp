@@ -19,6 +19,9 @@ class FunctionBackend final : public ModelBackend {
   torch::Tensor forward(const torch::Tensor& input) override { return forward_(input); }
   std::vector<torch::Tensor> tensors() const override { return {}; }
   std::string describe() const override { return "forward function"; }
+  std::string copy_unavailable_reason() const override {
+    return "a forward function has no parameters the library can copy; give the module or the TorchScript model";
+  }
 
  private:
   ForwardFunction forward_;
@@ -29,6 +32,13 @@ class FunctionBackend final : public ModelBackend {
 
 Model::Model(std::shared_ptr<torch::nn::Module> module, ForwardFunction forward)
     : Model(detail::make_module_backend(std::move(module), std::move(forward), /*forward_is_module_forward=*/false)) {}
+
+Model Model::deep_copy() const {
+  std::shared_ptr<ModelBackend> copy = backend_->deep_copy();
+  TORCH_CHECK_VALUE(copy != nullptr, "nn_interpretability::Model: cannot copy the ", backend_->describe(), ": ",
+                    backend_->copy_unavailable_reason());
+  return Model(std::move(copy));
+}
 
 Model::Model(std::shared_ptr<detail::ModelBackend> backend) : backend_(std::move(backend)) {
   TORCH_CHECK_VALUE(backend_ != nullptr, "nn_interpretability::Model: the backend is null");

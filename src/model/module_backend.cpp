@@ -178,8 +178,12 @@ torch::Tensor run_sequential(torch::nn::SequentialImpl& sequential, torch::Tenso
 
 class ModuleBackend final : public ModelBackend {
  public:
-  ModuleBackend(std::shared_ptr<torch::nn::Module> module, ForwardFunction forward, bool forward_is_module_forward)
-      : module_(std::move(module)), forward_(std::move(forward)), forward_is_module_forward_(forward_is_module_forward) {
+  ModuleBackend(std::shared_ptr<torch::nn::Module> module, ForwardFunction forward, bool forward_is_module_forward,
+                ModuleCopier copier = nullptr)
+      : module_(std::move(module)),
+        forward_(std::move(forward)),
+        forward_is_module_forward_(forward_is_module_forward),
+        copier_(std::move(copier)) {
     // Module::to() changes parameters in place (set_data), so this handle follows dtype and device.
     for (const auto& parameter : module_->parameters()) {
       if (parameter.is_floating_point()) {
@@ -211,6 +215,26 @@ class ModuleBackend final : public ModelBackend {
   std::shared_ptr<torch::nn::Module> module() const override { return module_; }
 
   std::string describe() const override { return "module " + module_->name(); }
+
+  std::shared_ptr<ModelBackend> deep_copy() const override {
+    if (!copier_) return nullptr;
+    ModuleCopy copy;
+    try {
+      copy = copier_(*module_);
+    } catch (const c10::Error& error) {  // a child that is not Cloneable
+      TORCH_CHECK_VALUE(false, "nn_interpretability::Model: cannot copy the module ", module_->name(), ": ",
+                        error.what_without_backtrace());
+    }
+    return std::make_shared<ModuleBackend>(copy.module, copy.forward, forward_is_module_forward_, copier_);
+  }
+
+  std::string copy_unavailable_reason() const override {
+    if (!forward_is_module_forward_)
+      return "its forward was given as a function of its own, which calls this module, not a copy; give the module "
+             "itself (its forward is then its own) or a TorchScript model";
+    return module_->name() + " is not torch::nn::Cloneable: derive it from torch::nn::Cloneable<" + module_->name() +
+           "> and implement reset(), or give a TorchScript model";
+  }
 
   std::vector<std::string> layer_names() const override {
     std::vector<std::string> names;
@@ -335,6 +359,7 @@ class ModuleBackend final : public ModelBackend {
   std::shared_ptr<torch::nn::Module> module_;
   ForwardFunction forward_;
   bool forward_is_module_forward_;
+  ModuleCopier copier_;
   torch::Tensor reference_;
 };
 
@@ -345,6 +370,13 @@ std::shared_ptr<ModelBackend> make_module_backend(std::shared_ptr<torch::nn::Mod
   TORCH_CHECK_VALUE(module != nullptr, "nn_interpretability::Model: the module is null");
   TORCH_CHECK_VALUE(static_cast<bool>(forward), "nn_interpretability::Model: the forward function is empty");
   return std::make_shared<ModuleBackend>(std::move(module), std::move(forward), forward_is_module_forward);
+}
+
+std::shared_ptr<ModelBackend> make_copyable_module_backend(std::shared_ptr<torch::nn::Module> module, ForwardFunction forward,
+                                                           ModuleCopier copier) {
+  TORCH_CHECK_VALUE(module != nullptr, "nn_interpretability::Model: the module is null");
+  return std::make_shared<ModuleBackend>(std::move(module), std::move(forward), /*forward_is_module_forward=*/true,
+                                         std::move(copier));
 }
 
 }  // namespace detail

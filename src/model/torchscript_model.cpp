@@ -286,6 +286,10 @@ class TorchScriptBackend final : public ModelBackend {
 
   std::string describe() const override { return "TorchScript model"; }
 
+  std::shared_ptr<ModelBackend> deep_copy() const override {
+    return std::make_shared<TorchScriptBackend>(user_module_.deepcopy(), options_);
+  }
+
   bool has_per_example_inputs() const override { return per_example_inputs_; }
 
   std::vector<std::string> layer_names() const override {

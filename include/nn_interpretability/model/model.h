@@ -12,6 +12,7 @@
 
 #include <torch/arg.h>
 #include <torch/types.h>
+#include <torch/nn/cloneable.h>
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
@@ -25,6 +26,32 @@ namespace detail {
 /// forward, which lets layers inside an nn::Sequential root be reached by running it child by child.
 std::shared_ptr<ModelBackend> make_module_backend(std::shared_ptr<torch::nn::Module> module, ForwardFunction forward,
                                                   bool forward_is_module_forward);
+
+/// A deep copy of a module with its own forward bound to the copy (Model::deep_copy).
+struct ModuleCopy {
+  std::shared_ptr<torch::nn::Module> module;
+  ForwardFunction forward;
+};
+using ModuleCopier = std::function<ModuleCopy(const torch::nn::Module& module)>;
+
+/// The copier for modules of type ModuleType: set when it is torch::nn::Cloneable (the type is known
+/// only where the model is made, so the copy's forward is bound there); empty otherwise.
+template <typename ModuleType>
+ModuleCopier module_copier() {
+  if constexpr (std::is_base_of<torch::nn::Cloneable<ModuleType>, ModuleType>::value) {
+    return [](const torch::nn::Module& module) {
+      auto copy = std::dynamic_pointer_cast<ModuleType>(module.clone());
+      ModuleType* raw = copy.get();
+      return ModuleCopy{copy, [raw](const torch::Tensor& input) { return raw->forward(input); }};
+    };
+  } else {
+    return nullptr;
+  }
+}
+
+/// The backend for a C++ module whose forward is its own, copyable with `copier` when it is set.
+std::shared_ptr<ModelBackend> make_copyable_module_backend(std::shared_ptr<torch::nn::Module> module, ForwardFunction forward,
+                                                           ModuleCopier copier);
 
 }  // namespace detail
 
@@ -82,10 +109,10 @@ class Model {
   template <typename ModuleType,
             typename = std::enable_if_t<std::is_base_of<torch::nn::Module, ModuleType>::value>>
   Model(std::shared_ptr<ModuleType> module)  // NOLINT(google-explicit-constructor)
-      : Model(detail::make_module_backend(
+      : Model(detail::make_copyable_module_backend(
             std::static_pointer_cast<torch::nn::Module>(module),
             [raw = module.get()](const torch::Tensor& input) { return raw->forward(input); },
-            /*forward_is_module_forward=*/true)) {}
+            detail::module_copier<ModuleType>())) {}
 
   /// A module holder such as `torch::nn::Sequential` or `MyNet` declared with TORCH_MODULE.
   template <typename Impl>
@@ -112,6 +139,14 @@ class Model {
   /// Checks `input` before a method uses it: defined, floating point, batch of at least one,
   /// finite, and on the model's dtype and device. `method` names the caller in messages.
   void check_input(const torch::Tensor& input, const char* method) const;
+
+  /// An independent copy of the model: its own parameters and buffers, the same train/eval mode and
+  /// options; changing it leaves this model as it is. TorchScript modules are deep-copied; C++
+  /// modules must be torch::nn::Cloneable (nn::Sequential and the built-in layers are; derive a
+  /// module of your own from torch::nn::Cloneable<MyNetImpl> and implement reset()); a forward
+  /// function, or a module given with a forward of its own, cannot be copied. Throws a c10::ValueError
+  /// saying why when the model cannot be copied.
+  Model deep_copy() const;
 
   ModelBackend& backend() const { return *backend_; }
 

@@ -78,6 +78,10 @@ class ModelBackend {
     if (planned) return "it was not called in this forward pass";
     return "this kind of model gives no access to its layers";
   }
+  /// An independent copy with its own parameters and buffers (what the randomization checks change);
+  /// nullptr when this kind of model cannot be copied, and copy_unavailable_reason() says why.
+  virtual std::shared_ptr<ModelBackend> deep_copy() const { return nullptr; }
+  virtual std::string copy_unavailable_reason() const { return "this kind of model cannot be copied"; }
 };
 
 namespace detail {
