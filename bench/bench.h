@@ -108,6 +108,10 @@ struct Cell {
   double ms_per_channel() const { return channels > 0 ? median_ms / static_cast<double>(floor_rows) : std::nan(""); }
 };
 
+/// The evaluation metrics on the perturbation engine, against a no-grad forward of their rows (metric_cells.cpp).
+void bench_metric_cells(const BenchModel& model, int64_t batch, const Settings& settings, const torch::Device& device,
+                        std::vector<Cell>& out);
+
 /// Times the cells of one group (same model, batch and floor rows) against the shared floor.
 void run_group(std::vector<Cell*>& cells, const std::function<void()>& floor, const Settings& settings,
                const torch::Device& device);

@@ -16,7 +16,8 @@
 // See docs/benchmarks.md for the columns and the results.
 //
 // Files: bench.h (shared declarations), harness.cpp (models, floors, timing, groups),
-// method_cells.cpp (the cells, from the registry), memory.cpp, breakdown.cpp, report.cpp, main.cpp.
+// method_cells.cpp (the cells, from the registry), metric_cells.cpp (the evaluation metrics),
+// memory.cpp, breakdown.cpp, report.cpp, main.cpp.
 
 #include <malloc.h>
 
@@ -153,6 +154,7 @@ int main(int argc, char** argv) {
     for (int64_t batch : batches) {
       fmt::print(stderr, "timing {} batch {}\n", name, batch);
       bench_model_batch(model, batch, settings, device, cells);
+      bench_metric_cells(model, batch, settings, device, cells);
     }
     bench_activation_maximization(model, settings, device, cells);
   }

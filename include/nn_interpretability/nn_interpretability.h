@@ -69,6 +69,7 @@
 #include "nn_interpretability/metrics/infidelity.h"
 #include "nn_interpretability/metrics/localization.h"
 #include "nn_interpretability/metrics/randomization.h"
+#include "nn_interpretability/metrics/report_card.h"
 #include "nn_interpretability/metrics/road.h"
 #include "nn_interpretability/metrics/sensitivity.h"
 #include "nn_interpretability/metrics/similarity.h"

@@ -909,3 +909,34 @@ TEST_CASE("nni explains model errors briefly: TorchScript failures, torch.save f
     CHECK(nni_run(dir, args + " --dtype float16").code == 2);
   }
 }
+
+TEST_CASE("nni evaluate writes the report card: the table, the curves and the randomization grid") {
+  TempDir dir;
+  torch::manual_seed(7);
+  nni::write_npy(dir.file("input.npy"), torch::rand({6, 3, 16, 16}));
+  nni::write_npy(dir.file("labels.npy"), torch::tensor({0, 1, 2, 0, 1, 2}));
+  const std::string common = "evaluate --model " + quote(fixture("tiny_vgg_scripted.pt")) + " --input " +
+                             quote(dir.file("input.npy")) + " --labels " + quote(dir.file("labels.npy")) +
+                             " --batch-size 4 --quiet --output " + quote(dir.file("report"));
+  const Run run = nni_run(dir, common + " --methods vanilla_gradient,grad_cam,attention_rollout --layer features.4 "
+                                        "--metrics deletion,insertion,mprt,sparseness");
+  REQUIRE(run.code == 0);
+  const auto rows = lines_of(read_text(dir.file("report/report.csv")));
+  REQUIRE(rows.size() == 1 + 3 * 4);
+  CHECK(rows[0] == "method,metric,mean,standard_error,count,undefined,seconds,higher_is_better,failure");
+  CHECK(rows[1].rfind("vanilla_gradient,deletion,", 0) == 0);
+  CHECK(rows[1].find(",6,") != std::string::npos);  // every example counted
+  // A method that does not apply to a CNN leaves its message, the others their numbers.
+  CHECK(rows[9].rfind("attention_rollout,deletion,,,0,0,", 0) == 0);
+  CHECK(rows[9].find("the method failed") != std::string::npos);
+  const std::string json = read_text(dir.file("report/report.json"));
+  CHECK(json.find("\"deletion_curve\": [") != std::string::npos);
+  CHECK(json.find("\"total_seconds\": ") != std::string::npos);
+  for (const char* png : {"report/curves.png", "report/randomization.png"}) {
+    const torch::Tensor image = nn_interpretability::visualization::load_image(dir.file(png));
+    CHECK(image.size(1) > 100);
+  }
+  CHECK(nni_run(dir, common + " --methods vanilla_gradient --metrics nope").code == 2);
+  CHECK(nni_run(dir, common + " --methods grad_cam").code == 2);  // needs --layer
+  CHECK(nni_run(dir, common + " --methods no_such_method").code == 2);
+}

@@ -197,7 +197,7 @@ const nni::MethodInfo& innermost_method(const std::string& method, const nni::Me
   return *info;
 }
 
-nni::MethodConfig method_config(const Arguments& args, const std::string& method) {
+nni::MethodConfig method_config(const Arguments& args, const std::string& method, bool warn_unused) {
   for (const auto& renamed : renamed_flags())
     if (args.has(renamed.first))
       throw CliError(kUsageError, "--" + renamed.first + " was renamed: use " + renamed.second);
@@ -228,7 +228,7 @@ nni::MethodConfig method_config(const Arguments& args, const std::string& method
   }
   innermost_method(method, config);  // an unknown --method is a usage error before anything else
   for (const auto& unused : nni::unused_options(method, config)) {
-    warn(given[unused] + " does not apply to method '" + method + "'; ignored");
+    if (warn_unused) warn(given[unused] + " does not apply to method '" + method + "'; ignored");
     config.unset(unused);
   }
   return config;

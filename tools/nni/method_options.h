@@ -23,8 +23,9 @@ std::string method_options_help();
 
 /// The method options given in `args`, checked (usage errors name the flag) and read into a config for
 /// `method`; each given flag that does not apply to `method` (or its base) gets a warning on stderr
-/// and is left out of the config.
-nn_interpretability::MethodConfig method_config(const Arguments& args, const std::string& method);
+/// and is left out of the config (silently when `warn_unused` is false: `nni evaluate` shares its flags
+/// among many methods).
+nn_interpretability::MethodConfig method_config(const Arguments& args, const std::string& method, bool warn_unused = true);
 
 /// The method that finally computes the attributions: `method` itself, or the method it wraps
 /// (smoothgrad's base), followed through every kMethod option. Throws a usage error for an unknown name.
