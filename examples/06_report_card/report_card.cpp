@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,6 +19,7 @@
 #include "models/cam_cnn.h"
 #include "models/cifar_cnn.h"
 #include "nn_interpretability/data.h"
+#include "nn_interpretability/detail/files.h"
 #include "nn_interpretability/nn_interpretability.h"
 #include "nn_interpretability/visualization.h"
 #include "nn_interpretability/visualization/report_card_figure.h"
@@ -113,8 +113,10 @@ void report(const std::string& name, const Net& net, const std::function<nni::Mo
           }));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string stem = arguments.out + "/report_card_" + name;
-  std::ofstream(stem + ".csv") << metrics::report_card_csv(card);
-  std::ofstream(stem + ".json") << metrics::report_card_json(card);
+  // Written whole or not at all, as every output of the library.
+  for (const auto& file : {std::make_pair(stem + ".csv", metrics::report_card_csv(card)),
+                           std::make_pair(stem + ".json", metrics::report_card_json(card))})
+    nni::detail::write_file_atomically(file.first, {{file.second.data(), file.second.size()}}, "nni_report_card");
   vis::save_png(stem + "_curves.png", vis::report_curves_figure(card));
   if (!card.randomization_maps.empty()) vis::save_png(stem + "_randomization.png", vis::report_randomization_figure(card));
 

@@ -23,13 +23,7 @@ torch::Tensor infidelity(const Model& model, const torch::Tensor& input, const T
   const torch::Tensor& given = options.perturbations();
   int64_t samples = options.samples();
   if (given.defined()) {
-    const bool per_example = given.dim() == input.dim() + 1;
-    TORCH_CHECK_VALUE((per_example && given.size(0) == batch && given.sizes().slice(2) == input.sizes().slice(1)) ||
-                          (given.dim() == input.dim() && given.sizes().slice(1) == input.sizes().slice(1)),
-                      metric, ": perturbations must be [N, S, ...] or [S, ...] for the input ", input.sizes(), ", got ",
-                      given.sizes());
-    TORCH_CHECK_VALUE(given.isfinite().all().item<bool>(), metric, ": the perturbations hold NaN or Inf");
-    samples = per_example ? given.size(1) : given.size(0);
+    samples = detail::given_samples(given, input, metric);
   } else if (square_removal) {
     TORCH_CHECK_VALUE(input.dim() >= 4, metric, ": square removal needs images [N, C, H, W], got shape ", input.sizes());
     TORCH_CHECK_VALUE(options.square() >= 0 && options.square() <= std::min(input.size(-2), input.size(-1)), metric,
@@ -62,10 +56,7 @@ torch::Tensor infidelity(const Model& model, const torch::Tensor& input, const T
     const torch::Tensor x = input.index_select(0, examples);
     torch::Tensor perturbation;
     if (given.defined()) {
-      const bool per_example = given.dim() == input.dim() + 1;
-      perturbation = (per_example ? given.flatten(0, 1) : given)
-                         .to(input.options())
-                         .index_select(0, per_example ? rows : rows.remainder(samples));
+      perturbation = detail::given_rows(given, input, rows, samples);
     } else if (square_removal) {
       // I = x − baseline inside the square, 0 outside: x − I is the baseline there.
       torch::Tensor inside = at::zeros({count, 1, height, width}, at::TensorOptions().dtype(at::kBool));

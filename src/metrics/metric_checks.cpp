@@ -76,6 +76,23 @@ std::vector<int64_t> pixel_shape(const torch::Tensor& input) {
   return shape;
 }
 
+int64_t given_samples(const torch::Tensor& given, const torch::Tensor& input, const char* metric) {
+  const bool per_example = given.dim() == input.dim() + 1;
+  TORCH_CHECK_VALUE((per_example && given.size(0) == input.size(0) && given.sizes().slice(2) == input.sizes().slice(1)) ||
+                        (given.dim() == input.dim() && given.sizes().slice(1) == input.sizes().slice(1)),
+                    metric, ": perturbations must be [N, S, ...] or [S, ...] for the input ", input.sizes(), ", got ",
+                    given.sizes());
+  TORCH_CHECK_VALUE(given.isfinite().all().item<bool>(), metric, ": the perturbations hold NaN or Inf");
+  return per_example ? given.size(1) : given.size(0);
+}
+
+torch::Tensor given_rows(const torch::Tensor& given, const torch::Tensor& input, const torch::Tensor& rows, int64_t samples) {
+  const bool per_example = given.dim() == input.dim() + 1;
+  return (per_example ? given.flatten(0, 1) : given)
+      .to(input.options())
+      .index_select(0, per_example ? rows : rows.remainder(samples));
+}
+
 at::Generator sample_generator(uint64_t seed, int64_t example, int64_t sample) {
   // splitmix64 of the three numbers: nearby seeds give unrelated streams.
   auto mix = [](uint64_t z) {

@@ -36,6 +36,14 @@ std::vector<int64_t> pixel_shape(const torch::Tensor& input);
 /// how rows are chunked, the device or the global seed.
 at::Generator sample_generator(uint64_t seed, int64_t example, int64_t sample);
 
+/// The draws a user gave a sampling metric instead of its own: [N, S, ...] (per example) or [S, ...]
+/// (shared) for `input` [N, ...]; checked (shape, finite) and S returned.
+int64_t given_samples(const torch::Tensor& given, const torch::Tensor& input, const char* metric);
+
+/// Rows `rows` [R] of the work list (row r: draw r % S of example r / S) of the `given` draws, on the
+/// input's dtype and device.
+torch::Tensor given_rows(const torch::Tensor& given, const torch::Tensor& input, const torch::Tensor& rows, int64_t samples);
+
 /// Throws "<metric>: <what> in example(s) i, j, ..." where `bad` [N] is true.
 void refuse_rows(const torch::Tensor& bad, const char* metric, const char* what);
 

@@ -24,13 +24,7 @@ Sensitivity sensitivity(const Model& model, const torch::Tensor& input, const Ta
   const torch::Tensor& given = options.perturbations();
   int64_t samples = options.samples();
   if (given.defined()) {
-    const bool per_example = given.dim() == input.dim() + 1;
-    TORCH_CHECK_VALUE((per_example && given.size(0) == batch && given.sizes().slice(2) == input.sizes().slice(1)) ||
-                          (given.dim() == input.dim() && given.sizes().slice(1) == input.sizes().slice(1)),
-                      metric, ": perturbations must be [N, S, ...] or [S, ...] for the input ", input.sizes(), ", got ",
-                      given.sizes());
-    TORCH_CHECK_VALUE(given.isfinite().all().item<bool>(), metric, ": the perturbations hold NaN or Inf");
-    samples = per_example ? given.size(1) : given.size(0);
+    samples = detail::given_samples(given, input, metric);
   } else {
     TORCH_CHECK_VALUE(std::isfinite(options.radius()) && options.radius() > 0, metric, ": radius must be > 0, got ",
                       options.radius());
@@ -57,9 +51,7 @@ Sensitivity sensitivity(const Model& model, const torch::Tensor& input, const Ta
     const torch::Tensor examples = rows.div(samples, "floor");
     torch::Tensor delta;
     if (given.defined()) {
-      const torch::Tensor flat = given.dim() == input.dim() + 1 ? given.flatten(0, 1) : given;
-      const torch::Tensor index = given.dim() == input.dim() + 1 ? rows : rows.remainder(samples);
-      delta = flat.to(input.options()).index_select(0, index);
+      delta = detail::given_rows(given, input, rows, samples);
     } else {
       std::vector<torch::Tensor> drawn;
       drawn.reserve(static_cast<size_t>(count));

@@ -189,7 +189,9 @@ int run_evaluate(const std::vector<std::string>& argv) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   std::string json = metrics::report_card_json(card);
-  json.insert(json.find('\n') + 1, "  \"model\": \"" + model_path + "\",\n  \"total_seconds\": " + std::to_string(seconds) + ",\n");
+  std::string quoted_path;  // the model's path as a JSON string
+  for (const char c : model_path) quoted_path += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+  json.insert(json.find('\n') + 1, "  \"model\": \"" + quoted_path + "\",\n  \"total_seconds\": " + std::to_string(seconds) + ",\n");
   write_text(output + "/report.csv", metrics::report_card_csv(card));
   write_text(output + "/report.json", json);
   if (!card.deletion_curves.empty() || !card.insertion_curves.empty()) vis::save_png(output + "/curves.png", vis::report_curves_figure(card));
