@@ -1,11 +1,14 @@
 // ROAD on the perturbation engine: row (example e, order o, share j) of the work list is example e
-// with the pixels of rank below k_j in order o imputed by noisy linear imputation; each chunk's
-// imputations are solved together by one batched conjugate gradient (in cache-sized groups on the CPU).
+// with the pixels of rank below k_j in order o imputed by noisy linear imputation. On the CPU each
+// image's system is factored directly (banded Cholesky, all channels from one factor) when its band
+// is small enough; the rest, and other devices, are solved together by one
+// batched conjugate gradient.
 #include "nn_interpretability/metrics/road.h"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -134,29 +137,170 @@ torch::Tensor conjugate_gradient(const torch::Tensor& b, const torch::Tensor& ma
   return solution;
 }
 
+/// The direct solve costs about n · band² / 2 multiply-adds for n removed pixels, the band being at
+/// most a row and a pixel (w + 1); above this budget (a 224x224 image with a third of its pixels gone
+/// is about 1e8) the conjugate gradient is cheaper.
+constexpr double kDirectBudget = 6e7;
+
+/// The 8 neighbours' offsets and weights of the stencil in neighbour_sum: 1/6 direct, 1/12 diagonal.
+struct Neighbour {
+  int64_t dy, dx;
+  double weight;
+};
+constexpr Neighbour kNeighbours[8] = {{-1, -1, 1.0 / 12}, {-1, 0, 1.0 / 6}, {-1, 1, 1.0 / 12}, {0, -1, 1.0 / 6},
+                                      {0, 1, 1.0 / 6},    {1, -1, 1.0 / 12}, {1, 0, 1.0 / 6}, {1, 1, 1.0 / 12}};
+
+/// One image's system by banded Cholesky, on the CPU. The removed pixels are numbered in row-major
+/// order; A = D - W restricted to them has its non-zeros within `band` places of the diagonal (a
+/// removed pixel's removed neighbours are at most a row away), and so has the factor L of A = L Lᵀ.
+/// L is computed column by column, each column followed by its rank-1 update of the band ahead
+/// ("right-looking"): independent multiply-adds over contiguous memory, which vectorize, where the
+/// row-by-row dot products wait on each other. Each channel's right-hand side b (`rhs`, [C, H, W],
+/// 0 off the removed pixels) is then solved from the one factor into `out` ([C, H, W], written on the
+/// removed pixels only). Returns false, writing nothing, when the band makes this dearer than
+/// kDirectBudget.
+/// Each thread's buffers for solve_direct, kept between images: fresh vectors of this size come from
+/// mmap and cost a page fault per 4 KiB page on every image, about as much as a small factorization.
+struct DirectScratch {
+  std::vector<int64_t> number, pixel_of;
+  std::vector<double> column, inverse_diagonal, v;
+  /// Up to this many bytes stay allocated for the next image (a 64x64 image's band at most).
+  static constexpr size_t kKeepBytes = size_t{4} << 20;
+  void release_if_large() {
+    if (column.capacity() * sizeof(double) > kKeepBytes) std::vector<double>().swap(column);
+  }
+};
+
+bool solve_direct(const bool* removed, const double* rhs, double* out, int64_t channels, int64_t height, int64_t width) {
+  thread_local DirectScratch scratch;
+  struct Release {  // whatever the exit
+    DirectScratch& scratch;
+    ~Release() { scratch.release_if_large(); }
+  } release{scratch};
+  const int64_t pixels = height * width;
+  std::vector<int64_t>& number = scratch.number;
+  std::vector<int64_t>& pixel_of = scratch.pixel_of;
+  number.assign(static_cast<size_t>(pixels), -1);
+  pixel_of.clear();
+  for (int64_t p = 0; p < pixels; ++p)
+    if (removed[p]) number[p] = static_cast<int64_t>(pixel_of.size()), pixel_of.push_back(p);
+  const int64_t n = static_cast<int64_t>(pixel_of.size());
+  if (n == 0) return true;
+  int64_t band = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t y = pixel_of[k] / width, x = pixel_of[k] % width;
+    for (const Neighbour& q : kNeighbours) {
+      const int64_t ny = y + q.dy, nx = x + q.dx;
+      if (ny < 0 || ny >= height || nx < 0 || nx >= width) continue;
+      const int64_t j = number[ny * width + nx];
+      if (j >= 0 && j < k) band = std::max(band, k - j);
+    }
+  }
+  if (0.5 * static_cast<double>(n) * static_cast<double>(band) * static_cast<double>(band) > kDirectBudget) return false;
+  // Column i of the lower band at column[i · stride + d] = A(i + d, i), d = 0 .. band (zero past n).
+  const int64_t stride = band + 1;
+  std::vector<double>& column = scratch.column;
+  column.assign(static_cast<size_t>((n + band) * stride), 0.0);
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t y = pixel_of[k] / width, x = pixel_of[k] % width;
+    double degree = 0;
+    for (const Neighbour& q : kNeighbours) {
+      const int64_t ny = y + q.dy, nx = x + q.dx;
+      if (ny < 0 || ny >= height || nx < 0 || nx >= width) continue;
+      degree += q.weight;
+      const int64_t j = number[ny * width + nx];
+      if (j >= 0 && j < k) column[j * stride + (k - j)] = -q.weight;
+    }
+    column[k * stride] = degree;
+  }
+  std::vector<double>& inverse_diagonal = scratch.inverse_diagonal;
+  inverse_diagonal.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    double* l = column.data() + i * stride;
+    if (!(l[0] > 0)) return false;  // not positive definite in floating point: leave it to CG's checks
+    l[0] = std::sqrt(l[0]);
+    inverse_diagonal[i] = 1 / l[0];
+    const int64_t reach = std::min(band, n - 1 - i);
+    for (int64_t d = 1; d <= reach; ++d) l[d] *= inverse_diagonal[i];
+    // A(i + e, i + d) -= L(i + e, i) L(i + d, i) for d ≤ e ≤ reach: column i + d from its diagonal down.
+    for (int64_t d = 1; d <= reach; ++d) {
+      const double factor = l[d];
+      if (factor == 0) continue;
+      double* target = column.data() + (i + d) * stride - d;  // target[e] is A(i + e, i + d)
+      for (int64_t e = d; e <= reach; ++e) target[e] -= l[e] * factor;
+    }
+  }
+  std::vector<double>& v = scratch.v;
+  v.resize(static_cast<size_t>(n));
+  for (int64_t c = 0; c < channels; ++c) {
+    const double* b = rhs + c * pixels;
+    for (int64_t k = 0; k < n; ++k) v[k] = b[pixel_of[k]];
+    for (int64_t i = 0; i < n; ++i) {  // L v = b, column by column
+      const double* l = column.data() + i * stride;
+      v[i] *= inverse_diagonal[i];
+      const int64_t reach = std::min(band, n - 1 - i);
+      for (int64_t d = 1; d <= reach; ++d) v[i + d] -= l[d] * v[i];
+    }
+    for (int64_t i = n - 1; i >= 0; --i) {  // Lᵀ x = v: row i of Lᵀ is column i of L
+      const double* l = column.data() + i * stride;
+      const int64_t reach = std::min(band, n - 1 - i);
+      double sum = v[i];
+      for (int64_t d = 1; d <= reach; ++d) sum -= l[d] * v[i + d];
+      v[i] = sum * inverse_diagonal[i];
+    }
+    double* x = out + c * pixels;
+    for (int64_t k = 0; k < n; ++k) x[pixel_of[k]] = v[k];
+  }
+  return true;
+}
+
 /// The imputed values of `image` [B, C, H, W] float64 at `removed` [B, 1, H, W] bool (every example
 /// keeping a pixel): x on the removed pixels solves D_i x_i - Σ_{j removed} w_ij x_j = Σ_{j known}
 /// w_ij image_j, with D_i = Σ_j w_ij over i's neighbours in the image; 0 elsewhere. The operator is
 /// D - W restricted to the removed pixels, a principal submatrix of the weighted grid's Laplacian:
 /// symmetric positive definite when every connected group of removed pixels touches a known one, as
 /// it does whenever some pixel is known (the 8-neighbour grid is connected). One system per example
-/// and channel.
+/// and channel; on the CPU the channels of one example share a direct factorization.
 torch::Tensor solve(const torch::Tensor& image, const torch::Tensor& removed, const char* who) {
   const int64_t batch = image.size(0), channels = image.size(1), height = image.size(2), width = image.size(3);
-  const int64_t systems = batch * channels;
-  const torch::Tensor mask = removed.expand({batch, channels, height, width}).reshape({systems, 1, height, width});
-  const torch::Tensor b = neighbour_sum(image.masked_fill(removed, 0.0).reshape({systems, 1, height, width})) * mask;
+  const torch::Tensor b = neighbour_sum(image.masked_fill(removed, 0.0).reshape({batch * channels, 1, height, width})) *
+                          removed.expand({batch, channels, height, width}).reshape({batch * channels, 1, height, width});
   detail::refuse_rows(b.isfinite().logical_not().view({batch, -1}).any(1), who,
                       "the known pixels next to removed ones hold NaN or Inf");
+  torch::Tensor result = at::zeros({batch, channels, height, width}, image.options());
+  std::vector<int64_t> iterative;
+  if (image.is_cpu()) {
+    const torch::Tensor mask = removed.contiguous(), rhs = b.contiguous();
+    const bool* mask_data = mask.data_ptr<bool>();
+    const double* rhs_data = rhs.data_ptr<double>();
+    double* out = result.data_ptr<double>();
+    const int64_t pixels = height * width;
+    std::vector<char> direct(static_cast<size_t>(batch), 0);
+    // One thread: at::parallel_for is serial in code built without -fopenmp (ATen's OpenMP backend
+    // inlines it), and std::thread workers measured slower here (fresh buffers, OpenMP's spinning pool).
+    for (int64_t e = 0; e < batch; ++e)
+      direct[e] = solve_direct(mask_data + e * pixels, rhs_data + e * channels * pixels, out + e * channels * pixels,
+                               channels, height, width);
+    for (int64_t e = 0; e < batch; ++e)
+      if (!direct[e]) iterative.push_back(e);
+    if (iterative.empty()) return result;
+  } else {
+    for (int64_t e = 0; e < batch; ++e) iterative.push_back(e);
+  }
+  const torch::Tensor rows = at::tensor(iterative, at::TensorOptions().dtype(at::kLong)).to(image.device());
+  const int64_t count = rows.numel(), systems = count * channels;
+  const torch::Tensor mask = removed.index_select(0, rows).expand({count, channels, height, width}).reshape({systems, 1, height, width});
+  const torch::Tensor system_b = b.view({batch, channels, height, width}).index_select(0, rows).reshape({systems, 1, height, width});
   const torch::Tensor degree = neighbour_sum(at::ones({1, 1, height, width}, image.options()));
   const torch::Tensor real_mask = mask.to(at::kDouble);
   const int64_t group = image.is_cpu() ? std::max<int64_t>(1, kCpuGroupPixels / (height * width)) : systems;
   std::vector<torch::Tensor> parts;
   for (int64_t first = 0; first < systems; first += group) {
     const int64_t last = std::min(systems, first + group);
-    parts.push_back(conjugate_gradient(b.slice(0, first, last), real_mask.slice(0, first, last), degree, who));
+    parts.push_back(conjugate_gradient(system_b.slice(0, first, last), real_mask.slice(0, first, last), degree, who));
   }
-  return at::cat(parts).view({batch, channels, height, width});
+  result.index_copy_(0, rows, at::cat(parts).view({count, channels, height, width}));
+  return result;
 }
 
 /// The input [B, C, H, W] with `removed` [B, 1, H, W] bool imputed, plus `noise` [B, C, H, W] float64

@@ -101,6 +101,25 @@ TEST_CASE("Linear imputation by hand: one hole is the renormalized weighted mean
   CHECK(corner[1][2][0][0].item<double>() == Approx(c + 0.6 * (a + b)).epsilon(1e-14));
 }
 
+TEST_CASE("Linear imputation: the direct (banded) and the iterative (conjugate gradient) solves agree",
+          "[metrics][road]") {
+  // The stencil is symmetric, so imputing the transposed image gives the transposed answer. Removing
+  // 6 whole rows of an 8 x 400 image puts the removed neighbours 401 places apart in row order:
+  // 2400 x 401² / 2 ≈ 1.9e8 multiply-adds, over the direct solve's budget, so it goes to conjugate
+  // gradient; the 400 x 8 transpose has a band of 9 and is factored directly.
+  torch::manual_seed(5);
+  const torch::Tensor wide = torch::rand({2, 2, 8, 400}, torch::kDouble);
+  torch::Tensor rows_out = torch::zeros({2, 8, 400}, torch::kBool);
+  rows_out.slice(1, 1, 7) = true;
+  rows_out[1][0].slice(0, 100, 300) = true;  // a second example with a different pattern
+  const torch::Tensor iterative = metrics::linear_imputation(wide, rows_out);
+  const torch::Tensor direct =
+      metrics::linear_imputation(wide.transpose(2, 3).contiguous(), rows_out.transpose(1, 2).contiguous()).transpose(2, 3);
+  CHECK_THAT(direct, AllClose(iterative, 1e-9, 1e-10));
+  CHECK(torch::equal(direct.masked_select(rows_out.unsqueeze(1).logical_not().expand_as(wide)),
+                     wide.masked_select(rows_out.unsqueeze(1).logical_not().expand_as(wide))));
+}
+
 TEST_CASE("Noisy imputation adds N(0, noise²) to the imputed pixels only, the same for the same seed",
           "[metrics][road]") {
   torch::manual_seed(3);
