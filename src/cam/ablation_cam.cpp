@@ -1,4 +1,5 @@
-// Ablation-CAM: each channel's weight is the relative drop of the score when the channel is zeroed.
+// Ablation-CAM: each channel's weight is the relative drop of the score when the channel is zeroed;
+// the ablated rows run on the perturbation engine, the layer's output replaced per chunk.
 #include "nn_interpretability/cam/ablation_cam.h"
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <c10/util/Exception.h>
 
 #include "nn_interpretability/model/layer.h"
+#include "nn_interpretability/perturbation/perturbation_engine.h"
 
 namespace nn_interpretability {
 namespace {
@@ -123,18 +125,20 @@ torch::Tensor AblationCam::layer_weights(const CamLayer& layer, const CamPass& p
   LayerRequest request(layer.name);
   if (!request.call().is_all() && request.call().index() < 0)
     request.call(LayerCall::index(layer.calls + request.call().index()));
-  for (int64_t start = 0; start < ablated_rows; start += per_call) {
-    const int64_t end = std::min(ablated_rows, start + per_call);
-    const torch::Tensor row_ids = at::arange(start, end, long_options);
-    const torch::Tensor examples = row_ids.div(left, /*rounding_mode=*/"floor");
-    const torch::Tensor channel = row_ids.remainder(left) + done;
-    const torch::Tensor zeroed = channel_of.unsqueeze(0) == channel.unsqueeze(1);
-    chunk_shape[0] = end - start;
-    const torch::Tensor replacement =
-        output.index_select(0, examples).reshape({end - start, row_elements}).masked_fill(zeroed, 0).view(chunk_shape);
-    const LayersForward forward = forward_with_layers(model_, pass.input.index_select(0, examples),
-                                                      {LayerRequest(request).replace_with(replacement)});
-    ablated.view(-1).index_copy_(0, examples * channels + channel, scores_of(forward.output, examples));
+  if (ablated_rows > 0) {
+    const Target resolved = pass.target.resolved(pass.output);
+    const PerturbationEngine engine(model_, PerturbationEngineOptions().rows_per_call(per_call));
+    const int64_t row_bytes = pass.input.numel() / rows * static_cast<int64_t>(pass.input.element_size());
+    const torch::Tensor scores = engine.scores(resolved, ablated_rows, row_bytes, [&](int64_t first, int64_t count) {
+      const torch::Tensor row_ids = at::arange(first, first + count, long_options);
+      const torch::Tensor examples = row_ids.div(left, /*rounding_mode=*/"floor");
+      const torch::Tensor zeroed = channel_of.unsqueeze(0) == (row_ids.remainder(left) + done).unsqueeze(1);
+      chunk_shape[0] = count;
+      const torch::Tensor replacement =
+          output.index_select(0, examples).reshape({count, row_elements}).masked_fill(zeroed, 0).view(chunk_shape);
+      return PerturbedRows{pass.input.index_select(0, examples), examples, {LayerRequest(request).replace_with(replacement)}};
+    });
+    ablated.slice(1, done).copy_(scores.view({rows, left}));
   }
 
   {  // For the next call's capture pass.

@@ -63,25 +63,32 @@ void PerturbationEngine::check_chunk(const PerturbedRows& rows, int64_t count) {
                     count, " rows names ", rows.examples.defined() ? rows.examples.numel() : 0, " examples");
 }
 
+void PerturbationEngine::score_chunk(const Target& resolved, int64_t first, int64_t total, const PerturbedRows& rows,
+                                     torch::Tensor& scores) const {
+  const int64_t count = rows.inputs.size(0);
+  if (model_.backend().has_per_example_inputs()) {
+    const bool one_example = (rows.examples == rows.examples[0]).all().item<bool>();
+    TORCH_CHECK_VALUE(one_example, "the model holds per-example fixed inputs (TorchScriptOptions::fixed_inputs), "
+                      "which perturbed rows of different examples cannot pair with: explain one example per call");
+  }
+  const torch::Tensor output =
+      rows.layers.empty() ? model_.forward(rows.inputs) : forward_with_layers(model_, rows.inputs, rows.layers).output;
+  const torch::Tensor chunk = resolved.select_rows(rows.examples).scores(scored(output, resolved)).detach();
+  const int64_t bad = first_non_finite(chunk, resolved);
+  TORCH_CHECK_VALUE(bad < 0, "the model's score is NaN or infinite on perturbed row ", first + bad, " (a copy of example ",
+                    rows.examples[bad].item<int64_t>(), "): the perturbation or its baseline drives the model out of range");
+  if (!scores.defined()) scores = at::empty({total}, chunk.options());
+  scores.slice(0, first, first + count).copy_(chunk);
+  if (options_.progress()) options_.progress()(first + count, total);
+}
+
 void PerturbationEngine::score_rows(const Target& resolved, int64_t start, int64_t total, int64_t per_call,
                                     const PerturbationGenerator& generate, torch::Tensor& scores) const {
   for (int64_t first = start; first < total; first += per_call) {
     const int64_t count = std::min(per_call, total - first);
     const PerturbedRows rows = generate(first, count);
     check_chunk(rows, count);
-    if (model_.backend().has_per_example_inputs()) {
-      const bool one_example = (rows.examples == rows.examples[0]).all().item<bool>();
-      TORCH_CHECK_VALUE(one_example, "the model holds per-example fixed inputs (TorchScriptOptions::fixed_inputs), "
-                        "which perturbed rows of different examples cannot pair with: explain one example per call");
-    }
-    const torch::Tensor output = model_.forward(rows.inputs);
-    const torch::Tensor chunk = resolved.select_rows(rows.examples).scores(scored(output, resolved)).detach();
-    const int64_t bad = first_non_finite(chunk, resolved);
-    TORCH_CHECK_VALUE(bad < 0, "the model's score is NaN or infinite on perturbed row ", first + bad, " (a copy of example ",
-                      rows.examples[bad].item<int64_t>(), "): the perturbation or its baseline drives the model out of range");
-    if (!scores.defined()) scores = at::empty({total}, chunk.options());
-    scores.slice(0, first, first + count).copy_(chunk);
-    if (options_.progress()) options_.progress()(first + count, total);
+    score_chunk(resolved, first, total, rows, scores);
   }
 }
 
@@ -111,6 +118,12 @@ PerturbationRun PerturbationEngine::run(const torch::Tensor& input, const Target
   const int64_t count = std::min(per_call, total);
   const PerturbedRows rows = generate(0, count);
   check_chunk(rows, count);
+  if (!rows.layers.empty()) {  // a layer replaced for the perturbed rows: the clean batch cannot join them
+    run.clean = clean_pass(input, target);
+    score_chunk(run.clean.target, 0, total, rows, run.scores);
+    score_rows(run.clean.target, count, total, per_call, generate, run.scores);
+    return run;
+  }
   torch::Tensor output;
   try {
     output = model_.forward(at::cat({input, rows.inputs.to(input.options())}));

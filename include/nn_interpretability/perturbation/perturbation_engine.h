@@ -5,20 +5,31 @@
 
 #include <cstdint>
 #include <functional>
+#include <utility>
+#include <vector>
 
 #include <torch/arg.h>
 #include <torch/types.h>
 
 #include "nn_interpretability/core/rows_per_call.h"
 #include "nn_interpretability/core/target.h"
+#include "nn_interpretability/model/layer.h"
 #include "nn_interpretability/model/model.h"
 
 namespace nn_interpretability {
 
 /// A chunk of a method's work list: the perturbed rows and, for each, the example it perturbs.
 struct PerturbedRows {
+  PerturbedRows() = default;
+  PerturbedRows(torch::Tensor inputs, torch::Tensor examples, std::vector<LayerRequest> layers = {})
+      : inputs(std::move(inputs)), examples(std::move(examples)), layers(std::move(layers)) {}
+
   torch::Tensor inputs;    ///< [R, ...], shaped like the batch's rows
   torch::Tensor examples;  ///< [R] int64: the example of the batch row r is a perturbation of
+  /// Perturbations inside the model: when given, the rows run through forward_with_layers with these
+  /// requests (a layer's output replaced for the R rows, as Ablation-CAM's zeroed channels) instead of
+  /// a plain forward.
+  std::vector<LayerRequest> layers;
 };
 
 /// Makes rows first .. first + count - 1 of a method's work list (count ≤ rows_per_call).
@@ -97,6 +108,9 @@ class PerturbationEngine {
   // Rows `first` .. total − 1 scored into `scores` (allocated if undefined).
   void score_rows(const Target& resolved, int64_t first, int64_t total, int64_t per_call,
                   const PerturbationGenerator& generate, torch::Tensor& scores) const;
+  // One generated chunk (rows first .. first + R − 1) scored into `scores`, progress reported.
+  void score_chunk(const Target& resolved, int64_t first, int64_t total, const PerturbedRows& rows,
+                   torch::Tensor& scores) const;
   static void check_chunk(const PerturbedRows& rows, int64_t count);
   CleanPass finish_clean(torch::Tensor output, const Target& target, int64_t batch) const;
   torch::Tensor scored(const torch::Tensor& output, const Target& target) const;
