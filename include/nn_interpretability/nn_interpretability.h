@@ -21,6 +21,7 @@
 #include "nn_interpretability/gradient/deconvolution.h"
 #include "nn_interpretability/gradient/guided_backprop.h"
 #include "nn_interpretability/gradient/input_x_gradient.h"
+#include "nn_interpretability/gradient/gradient_shap.h"
 #include "nn_interpretability/gradient/integrated_gradients.h"
 #include "nn_interpretability/gradient/saliency_map.h"
 #include "nn_interpretability/gradient/vanilla_gradient.h"

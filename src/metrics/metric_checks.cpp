@@ -7,6 +7,7 @@
 #include <c10/util/Exception.h>
 
 #include "nn_interpretability/detail/result_checks.h"
+#include "nn_interpretability/detail/seeded_generator.h"
 
 namespace nn_interpretability {
 namespace metrics {
@@ -94,14 +95,7 @@ torch::Tensor given_rows(const torch::Tensor& given, const torch::Tensor& input,
 }
 
 at::Generator sample_generator(uint64_t seed, int64_t example, int64_t sample) {
-  // splitmix64 of the three numbers: nearby seeds give unrelated streams.
-  auto mix = [](uint64_t z) {
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  };
-  return at::detail::createCPUGenerator(mix(mix(mix(seed) ^ static_cast<uint64_t>(example)) ^ static_cast<uint64_t>(sample)));
+  return nn_interpretability::detail::seeded_generator(seed, example, sample);
 }
 
 }  // namespace detail

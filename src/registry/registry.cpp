@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,11 +28,13 @@
 #include "nn_interpretability/cam/xgrad_cam.h"
 #include "nn_interpretability/core/rows_per_call.h"
 #include "nn_interpretability/gradient/deconvolution.h"
+#include "nn_interpretability/gradient/gradient_shap.h"
 #include "nn_interpretability/gradient/guided_backprop.h"
 #include "nn_interpretability/gradient/input_x_gradient.h"
 #include "nn_interpretability/gradient/integrated_gradients.h"
 #include "nn_interpretability/gradient/saliency_map.h"
 #include "nn_interpretability/gradient/vanilla_gradient.h"
+#include "nn_interpretability/io/npy.h"
 #include "nn_interpretability/perturbation/feature_ablation.h"
 #include "nn_interpretability/perturbation/feature_permutation.h"
 #include "nn_interpretability/perturbation/kernel_shap.h"
@@ -300,6 +303,32 @@ std::vector<MethodInfo> make_registry() {
          return std::make_shared<IntegratedGradients>(model, options);
        }},
       MethodCost{MethodCost::Floor::kForwardBackward, "steps", false, 1.10});
+  const GradientShapOptions gradient_shap;
+  add({"gradient_shap", "GradientShap",
+       "expected gradients over a baseline distribution, with input noise; --samples, --stdev, --baselines, --seed "
+       "(Lundberg & Lee 2017)",
+       ResultKind::kInputShaped,
+       {integer("samples", std::to_string(gradient_shap.samples()), "gradient_shap: draws per example", 1.0),
+        real("stdev", "0", "gradient_shap: absolute stdev of the Gaussian noise added to the input per draw", 0.0, ""),
+        option_of("baselines", OptionType::kString, "0",
+                  "gradient_shap: a number (one constant baseline) or a .npy file of baseline rows [B, ...]"),
+        integer("seed", "0", "gradient_shap: seed of its private generators", 0.0), rows_per_call_schema("automatic")},
+       [](const Model& model, const MethodConfig& config) {
+         GradientShapOptions options;
+         if (auto samples = config.get_int("samples")) options.samples(*samples);
+         if (auto stdev = config.get_double("stdev")) options.stdev(*stdev);
+         if (auto seed = config.get_int("seed")) options.seed(static_cast<uint64_t>(*seed));
+         if (auto rows = config.get_int("rows_per_call")) options.rows_per_call(*rows);
+         if (auto baselines = config.get_string("baselines")) {
+           char* end = nullptr;
+           const double value = std::strtod(baselines->c_str(), &end);
+           options.baselines(!baselines->empty() && end == baselines->c_str() + baselines->size()
+                                 ? torch::full({}, value, torch::kDouble)
+                                 : read_npy(*baselines));
+         }
+         return std::make_shared<GradientShap>(model, options);
+       }},
+      MethodCost{MethodCost::Floor::kForwardBackward, "samples", false, 1.10});
 
   // wrappers
   add({"smoothgrad", "SmoothGrad",
