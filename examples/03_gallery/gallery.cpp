@@ -170,6 +170,8 @@ std::vector<Column> columns_for(const nni::Model& model, const std::string& cam_
        gradient_display},
       {"integrated gradients", std::make_shared<nni::IntegratedGradients>(model, nni::IntegratedGradientsOptions().steps(64)),
        gradient_display},
+      {"GradientSHAP", std::make_shared<nni::GradientShap>(model, nni::GradientShapOptions().samples(64).stdev(0.1)),
+       gradient_display},
       {"CAM", std::make_shared<nni::Cam>(model, nni::CamOptions(cam_layer)), Display::kHeatmapOverlay},
       {"Grad-CAM", std::make_shared<nni::GradCam>(model, nni::GradCamOptions(cam_layer)), Display::kHeatmapOverlay},
       {"Guided Grad-CAM", std::make_shared<nni::GuidedGradCam>(model, nni::GuidedGradCamOptions(cam_layer)),
