@@ -25,7 +25,9 @@ constexpr double kPi = 3.14159265358979323846;
 
 // Roots i = first..last (1 = the one nearest 1) of P_n by Newton's method, each step evaluating P_n
 // by its three-term recurrence: O(n) per root. Blocks of roots at a time so that the recurrence
-// vectorizes, on LibTorch's intra-op threads. x[i - first] and P_n'(x) at it are written.
+// vectorizes. at::parallel_for spreads the blocks over threads with ATen's native thread pool; with
+// its OpenMP backend (Debian's LibTorch) it is an inline `#pragma omp parallel`, serial here because
+// the library is not compiled with -fopenmp. x[i - first] and P_n'(x) at it are written.
 void newton_roots(int64_t n, int64_t first_root, int64_t last_root, double* roots, double* slopes) {
   const double nd = static_cast<double>(n);
   // Tricomi's first correction of the initial guess (1 - (n - 1) / (8 n³)) saves about one Newton
