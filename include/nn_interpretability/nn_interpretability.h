@@ -26,6 +26,13 @@
 #include "nn_interpretability/gradient/saliency_map.h"
 #include "nn_interpretability/gradient/vanilla_gradient.h"
 
+// Relevance: LRP with rules and composites, DeepLIFT, DeepLiftShap.
+#include "nn_interpretability/relevance/composite.h"
+#include "nn_interpretability/relevance/deep_lift.h"
+#include "nn_interpretability/relevance/deep_lift_shap.h"
+#include "nn_interpretability/relevance/lrp.h"
+#include "nn_interpretability/relevance/rule.h"
+
 // wrappers over any method
 #include "nn_interpretability/wrappers/smooth_grad.h"
 

@@ -1,0 +1,167 @@
+// DeepLIFT: the batch and its baselines in one recorded forward pass of 2N rows, then one backward
+// pass of our own: linear layers pass the multipliers on with their gradient, nonlinearities with
+// Δy/Δx between each row and its baseline row (docs/methods/deep_lift.md).
+#include "nn_interpretability/relevance/deep_lift.h"
+
+#include <cmath>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/grad_mode.h>
+
+#include "nn_interpretability/detail/backward_graph.h"
+#include "nn_interpretability/detail/operator_tape.h"
+#include "nn_interpretability/detail/relevance_layers.h"
+#include "nn_interpretability/detail/result_checks.h"
+
+namespace nn_interpretability {
+namespace detail {
+namespace {
+
+using Node = torch::autograd::Node;
+
+// [a - b] for the two halves [a; b] of a 2N-row tensor, repeated for both halves (as Captum does).
+torch::Tensor half_difference(const torch::Tensor& value) {
+  const int64_t half = value.size(0) / 2;
+  const torch::Tensor difference = value.narrow(0, 0, half) - value.narrow(0, half, half);
+  return at::cat({difference, difference}, 0);
+}
+
+bool paired_rows(const torch::Tensor& value, int64_t rows) { return value.defined() && value.dim() >= 1 && value.size(0) == rows; }
+
+// The rescale rule at an elementwise nonlinearity: m_x = m_y · Δy/Δx, the gradient where |Δx| < eps.
+std::vector<torch::Tensor> rescale(Node& node, const TapedOperator* op, std::vector<torch::Tensor>&& received,
+                                   int64_t rows, double epsilon) {
+  const torch::Tensor x = op != nullptr ? op->input(0) : torch::Tensor();
+  const torch::Tensor y = op != nullptr ? op->output(0) : torch::Tensor();
+  if (!paired_rows(x, rows) || !paired_rows(y, rows) || x.sizes() != y.sizes())
+    return BackwardGraph::gradient(node, std::move(received));
+  const torch::Tensor multiplier = received[0];
+  std::vector<torch::Tensor> sent = BackwardGraph::gradient(node, std::move(received));
+  const torch::Tensor dx = half_difference(x), dy = half_difference(y);
+  sent[0] = at::where(dx.abs() < epsilon, sent[0], multiplier * dy / dx);
+  return sent;
+}
+
+// Captum's max-pooling rule: the output differences against the larger of the two maxima, unpooled
+// to the positions of each half's maxima (max_unpool2d: one value per position), summed over the
+// halves, over Δx.
+std::vector<torch::Tensor> max_pool(Node& node, const TapedOperator* op, std::vector<torch::Tensor>&& received,
+                                    int64_t rows, double epsilon) {
+  const torch::Tensor x = op != nullptr ? op->input(0) : torch::Tensor();
+  const torch::Tensor y = op != nullptr ? op->output(0) : torch::Tensor();
+  const torch::Tensor indices = op != nullptr ? op->output(1) : torch::Tensor();
+  if (op == nullptr || op->name != "aten::max_pool2d_with_indices" || !paired_rows(x, rows) || !paired_rows(y, rows) ||
+      !indices.defined() || x.dim() != 4)
+    return rescale(node, op, std::move(received), rows, epsilon);
+  const int64_t half = rows / 2;
+  const torch::Tensor multiplier = received[0];
+  std::vector<torch::Tensor> sent = BackwardGraph::gradient(node, std::move(received));
+  const torch::Tensor y_input = y.narrow(0, 0, half), y_baseline = y.narrow(0, half, half);
+  const torch::Tensor larger = at::max(y_input, y_baseline);
+  const torch::Tensor output_delta = at::cat({larger - y_baseline, y_input - larger}, 0);
+  const torch::Tensor unpooled = at::max_unpool2d(multiplier * output_delta, indices, {x.size(2), x.size(3)});
+  const torch::Tensor summed = unpooled.narrow(0, 0, half) + unpooled.narrow(0, half, half);
+  const torch::Tensor dx = half_difference(x);
+  sent[0] = at::where(dx.abs() < epsilon, sent[0], at::cat({summed, summed}, 0) / dx);
+  return sent;
+}
+
+torch::Tensor baseline_batch(const torch::Tensor& baseline, const torch::Tensor& input) {
+  if (!baseline.defined()) return at::zeros_like(input);
+  torch::Tensor value = baseline.detach().to(input.options());
+  if (value.sizes() == input.sizes()) return value;
+  TORCH_CHECK_VALUE(value.dim() <= input.dim(), "the baseline of shape ", baseline.sizes(),
+                    " is neither shaped like the input ", input.sizes(), " nor broadcastable to one row");
+  try {
+    return value.expand(input.sizes()).contiguous();
+  } catch (const c10::Error&) {
+    TORCH_CHECK_VALUE(false, "the baseline of shape ", baseline.sizes(), " is neither shaped like the input ",
+                      input.sizes(), " nor broadcastable to one row");
+  }
+}
+
+}  // namespace
+
+DeepLiftResult deep_lift(const Model& model, const torch::Tensor& input, const torch::Tensor& baselines,
+                         const Target& target, DeepLiftRule rule, double epsilon) {
+  TORCH_CHECK_VALUE(baselines.sizes() == input.sizes(), "the baselines have shape ", baselines.sizes(),
+                    "; expected the input's ", input.sizes());
+  TORCH_CHECK_VALUE(baselines.isfinite().all().item<bool>(), "the baseline contains NaN or Inf");
+  TORCH_CHECK_VALUE(rule == DeepLiftRule::kRescale, "only the rescale rule is available");
+  const int64_t batch = input.size(0), rows = 2 * batch;
+  torch::AutoGradMode grad_enabled(true);
+  torch::Tensor leaf = at::cat({input.detach(), baselines.detach()}, 0).requires_grad_(true);
+  OperatorTape tape;
+  torch::Tensor output;
+  {
+    OperatorRecording recording(tape);
+    output = model.forward(leaf);
+  }
+  TORCH_CHECK_VALUE(output.requires_grad(), "the model output does not depend on the input through autograd (does ",
+                    "the forward detach it or run under NoGradGuard?)");
+  const torch::Tensor output_input = output.narrow(0, 0, batch);
+  const Target resolved = target.resolved(output_input.detach());
+  const torch::Tensor scores = resolved.scores(output_input);
+  TORCH_CHECK_VALUE(scores.requires_grad(), "the target's scores do not depend on the input");
+  const torch::Tensor score_gradient =
+      torch::autograd::grad({scores}, {output}, {at::ones_like(scores)}, /*retain_graph=*/true)[0];
+
+  const BackwardGraph graph(output, leaf);
+  const RelevanceLayers layers(graph, tape, /*merge_batch_norm=*/false);
+  auto step = [&](Node& node, std::vector<torch::Tensor>&& received) -> std::vector<torch::Tensor> {
+    switch (layers.kind(&node)) {
+      case NodeKind::kAffine: {
+        // The gradient, for the input only (autograd's node would also compute the weight's).
+        const AffineLayer& layer = layers.affine(&node);
+        std::vector<torch::Tensor> sent(node.num_outputs());
+        sent[layer.input_slot] = layer.backward(received[0], layer.weight);
+        return sent;
+      }
+      case NodeKind::kActivation:
+        return rescale(node, layers.op(&node), std::move(received), rows, epsilon);
+      case NodeKind::kMaxPool:
+        return max_pool(node, layers.op(&node), std::move(received), rows, epsilon);
+      default:
+        return BackwardGraph::gradient(node, std::move(received));
+    }
+  };
+  const torch::Tensor multipliers = graph.run(score_gradient, step);
+  TORCH_CHECK_VALUE(multipliers.defined(), "no multiplier reached the input");
+  DeepLiftResult result;
+  result.attributions = ((input - baselines) * multipliers.narrow(0, 0, batch)).detach();
+  check_finite_result(result.attributions, "the attributions");
+  const torch::Tensor baseline_scores = resolved.scores(output.narrow(0, batch, batch).detach());
+  result.delta = result.attributions.flatten(1).sum(1) - (scores.detach() - baseline_scores);
+  return result;
+}
+
+}  // namespace detail
+
+DeepLift::DeepLift(Model model, DeepLiftOptions options)
+    : ModelAttribution(std::move(model)), options_(std::move(options)) {
+  TORCH_CHECK_VALUE(std::isfinite(options_.epsilon()) && options_.epsilon() >= 0,
+                    "DeepLift: epsilon must be finite and >= 0, got ", options_.epsilon());
+  TORCH_CHECK_VALUE(options_.rule() == DeepLiftRule::kRescale,
+                    "DeepLift: the reveal-cancel rule is not available; use DeepLiftRule::kRescale");
+}
+
+torch::Tensor DeepLift::compute(const torch::Tensor& input, const Target& target) {
+  return detail::deep_lift(model_, input, detail::baseline_batch(options_.baseline(), input), target, options_.rule(),
+                           options_.epsilon())
+      .attributions;
+}
+
+DeepLiftResult DeepLift::attribute_with_delta(const torch::Tensor& input, const Target& target) {
+  return detail::naming_errors(class_name(), [&] {
+    if (input.defined()) check_input_shape(input);
+    model_.check_input(input, class_name().c_str());
+    return detail::deep_lift(model_, input, detail::baseline_batch(options_.baseline(), input), target,
+                             options_.rule(), options_.epsilon());
+  });
+}
+
+}  // namespace nn_interpretability
