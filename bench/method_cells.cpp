@@ -89,7 +89,7 @@ void bench_model_batch(const BenchModel& model, int64_t batch, const Settings& s
       cell.floor_kind = info.cost.floor;
       cell.target = info.cost.target_ratio;
       cell.channels = info.cost.rows_per_channel ? model.cam_channels : 0;
-      cell.floor_rows = batch * variant.copies * (info.cost.rows_per_channel ? model.cam_channels : 1);
+      cell.floor_rows = batch * variant.copies * info.cost.rows_factor * (info.cost.rows_per_channel ? model.cam_channels : 1);
       if (!settings.filter.empty() && cell.label().find(settings.filter) == std::string::npos) continue;
       if (info.cost.rows_per_channel && cell.floor_rows > kMaxPerChannelRows) {
         cell.skipped = true;

@@ -156,7 +156,7 @@ void make_gallery(const std::string& dataset, const nni::Model& model, const nni
 }
 
 std::vector<Column> columns_for(const nni::Model& model, const std::string& cam_layer, bool signed_maps,
-                                int64_t samples) {
+                                int64_t samples, const torch::Tensor& background) {
   const Display gradient_display = signed_maps ? Display::kSigned : Display::kAbsolute;
   auto smooth = nni::SmoothGradOptions().samples(samples).rows_per_call(100).seed(0);
   return {
@@ -171,6 +171,14 @@ std::vector<Column> columns_for(const nni::Model& model, const std::string& cam_
       {"integrated gradients", std::make_shared<nni::IntegratedGradients>(model, nni::IntegratedGradientsOptions().steps(64)),
        gradient_display},
       {"GradientSHAP", std::make_shared<nni::GradientShap>(model, nni::GradientShapOptions().samples(64).stdev(0.1)),
+       gradient_display},
+      // relevance family: inputs lie in [0, 1], the box of the z_box first layer
+      {"LRP eps+ flat", std::make_shared<nni::Lrp>(model), Display::kSigned},
+      {"LRP gamma box",
+       std::make_shared<nni::Lrp>(model, nni::LrpOptions().composite(nni::Composite::epsilon_gamma_box(0.0, 1.0))),
+       Display::kSigned},
+      {"DeepLIFT", std::make_shared<nni::DeepLift>(model), gradient_display},
+      {"DeepLiftShap 16", std::make_shared<nni::DeepLiftShap>(model, nni::DeepLiftShapOptions().baselines(background)),
        gradient_display},
       {"CAM", std::make_shared<nni::Cam>(model, nni::CamOptions(cam_layer)), Display::kHeatmapOverlay},
       {"Grad-CAM", std::make_shared<nni::GradCam>(model, nni::GradCamOptions(cam_layer)), Display::kHeatmapOverlay},
@@ -293,7 +301,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> digits;
     for (int d = 0; d < 10; ++d) digits.push_back(std::to_string(d));
     make_gallery("MNIST", mnist_net, one_per_class(mnist),
-                 columns_for(mnist_net, nni_models::CamCnn6x6Impl::kCamLayer, /*signed_maps=*/true, arguments.samples),
+                 columns_for(mnist_net, nni_models::CamCnn6x6Impl::kCamLayer, /*signed_maps=*/true, arguments.samples,
+                             mnist.images.slice(0, 500, 516)),
                  digits, arguments.out + "/gallery_mnist.png", timings);
 
     std::puts("CIFAR-10 (model: CifarCnn, official test set)");
@@ -303,7 +312,8 @@ int main(int argc, char** argv) {
     cifar_net->eval();
     std::vector<std::string> classes(nni::data::cifar10_class_names().begin(), nni::data::cifar10_class_names().end());
     make_gallery("CIFAR-10", cifar_net, one_per_class(cifar),
-                 columns_for(cifar_net, nni_models::CifarCnnImpl::kCamLayer, /*signed_maps=*/false, arguments.samples),
+                 columns_for(cifar_net, nni_models::CifarCnnImpl::kCamLayer, /*signed_maps=*/false, arguments.samples,
+                             cifar.images.slice(0, 500, 516)),
                  classes, arguments.out + "/gallery_cifar10.png", timings);
 
     std::puts("MNIST (model: torchvision VisionTransformer, TorchScript, models/weights/vit_mnist_scripted.pt)");

@@ -29,6 +29,9 @@
 #include "nn_interpretability/core/rows_per_call.h"
 #include "nn_interpretability/gradient/deconvolution.h"
 #include "nn_interpretability/gradient/gradient_shap.h"
+#include "nn_interpretability/relevance/deep_lift.h"
+#include "nn_interpretability/relevance/deep_lift_shap.h"
+#include "nn_interpretability/relevance/lrp.h"
 #include "nn_interpretability/gradient/guided_backprop.h"
 #include "nn_interpretability/gradient/input_x_gradient.h"
 #include "nn_interpretability/gradient/integrated_gradients.h"
@@ -329,6 +332,60 @@ std::vector<MethodInfo> make_registry() {
          return std::make_shared<GradientShap>(model, options);
        }},
       MethodCost{MethodCost::Floor::kForwardBackward, "samples", false, 1.10});
+
+  // relevance family
+  {
+    OptionSchema low = option_of("low", OptionType::kDouble, "-3", "lrp: lowest input value, for epsilon_gamma_box's z_box first layer");
+    OptionSchema high = option_of("high", OptionType::kDouble, "3", "lrp: highest input value, for epsilon_gamma_box's z_box first layer");
+    add({"lrp", "Lrp",
+         "layer-wise relevance propagation with Zennit's composites; --composite, --low/--high, --epsilon "
+         "(Bach et al. 2015)",
+         ResultKind::kInputShaped,
+         {choice("composite", "epsilon_plus_flat", "lrp: the rules by layer kind (Zennit's presets)", Composite::names()),
+          low, high, real("epsilon", "1e-06", "lrp: the epsilon rule's epsilon (linear layers)", 0.0, "")},
+         [](const Model& model, const MethodConfig& config) {
+           const Composite composite = Composite::named(config.get_string("composite").value_or("epsilon_plus_flat"),
+                                                        config.get_double("low").value_or(-3.0),
+                                                        config.get_double("high").value_or(3.0),
+                                                        config.get_double("epsilon").value_or(1e-6));
+           return std::make_shared<Lrp>(model, LrpOptions().composite(composite));
+         }},
+        MethodCost{MethodCost::Floor::kForwardBackward, "", false, 1.50});
+  }
+  add({"deep_lift", "DeepLift",
+       "DeepLIFT rescale rule against a baseline; --baseline (Shrikumar et al. 2017)", ResultKind::kInputShaped,
+       {option_of("baseline", OptionType::kString, "0", "deep_lift: a number or blur:<sigma> (the input blurred)")},
+       [](const Model& model, const MethodConfig& config) {
+         DeepLiftOptions options;
+         if (auto baseline = config.get_string("baseline")) options.baseline(Baseline::parse(*baseline));
+         return std::make_shared<DeepLift>(model, options);
+       }},
+      [] {
+        MethodCost cost{MethodCost::Floor::kForwardBackward, "", false, 1.50};
+        cost.rows_factor = 2;
+        return cost;
+      }());
+  add({"deep_lift_shap", "DeepLiftShap",
+       "DeepLIFT averaged over a baseline distribution; --baselines (Lundberg & Lee 2017)", ResultKind::kInputShaped,
+       {option_of("baselines", OptionType::kString, "0",
+                  "deep_lift_shap: a number (one constant baseline) or a .npy file of baseline rows [B, ...]"),
+        rows_per_call_schema("automatic")},
+       [](const Model& model, const MethodConfig& config) {
+         DeepLiftShapOptions options;
+         if (auto rows = config.get_int("rows_per_call")) options.rows_per_call(*rows);
+         const std::string text = config.get_string("baselines").value_or("0");
+         char* end = nullptr;
+         const double value = std::strtod(text.c_str(), &end);
+         const bool number = !text.empty() && end == text.c_str() + text.size();
+         // One constant row is broadcast to the input's row shape when the method runs.
+         options.baselines(number ? torch::full({1}, value, torch::kDouble) : read_npy(text));
+         return std::make_shared<DeepLiftShap>(model, options);
+       }},
+      [] {
+        MethodCost cost{MethodCost::Floor::kForwardBackward, "", false, 1.50};
+        cost.rows_factor = 2;
+        return cost;
+      }());
 
   // wrappers
   add({"smoothgrad", "SmoothGrad",

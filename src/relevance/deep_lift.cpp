@@ -4,6 +4,7 @@
 #include "nn_interpretability/relevance/deep_lift.h"
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -70,18 +71,10 @@ std::vector<torch::Tensor> max_pool(Node& node, const TapedOperator* op, std::ve
   return sent;
 }
 
-torch::Tensor baseline_batch(const torch::Tensor& baseline, const torch::Tensor& input) {
-  if (!baseline.defined()) return at::zeros_like(input);
-  torch::Tensor value = baseline.detach().to(input.options());
-  if (value.sizes() == input.sizes()) return value;
-  TORCH_CHECK_VALUE(value.dim() <= input.dim(), "the baseline of shape ", baseline.sizes(),
-                    " is neither shaped like the input ", input.sizes(), " nor broadcastable to one row");
-  try {
-    return value.expand(input.sizes()).contiguous();
-  } catch (const c10::Error&) {
-    TORCH_CHECK_VALUE(false, "the baseline of shape ", baseline.sizes(), " is neither shaped like the input ",
-                      input.sizes(), " nor broadcastable to one row");
-  }
+torch::Tensor baseline_batch(const Baseline& baseline, const torch::Tensor& input) {
+  TORCH_CHECK_VALUE(!baseline.is_distribution(), "a baseline distribution (", baseline.describe(),
+                    ") is for DeepLiftShap; DeepLift takes one baseline per example");
+  return baseline.resolve(input).contiguous();
 }
 
 }  // namespace
@@ -97,9 +90,19 @@ DeepLiftResult deep_lift(const Model& model, const torch::Tensor& input, const t
   torch::Tensor leaf = at::cat({input.detach(), baselines.detach()}, 0).requires_grad_(true);
   OperatorTape tape;
   torch::Tensor output;
-  {
+  try {
     OperatorRecording recording(tape);
     output = model.forward(leaf);
+  } catch (const c10::ValueError& error) {
+    // The message names the stacked batch; say which rows are the user's.
+    std::string message = error.what_without_backtrace();
+    const std::string stacked = "an input of shape " + c10::str(leaf.sizes());
+    const size_t at = message.find(stacked);
+    if (at != std::string::npos)
+      message.replace(at, stacked.size(),
+                      "an input of shape " + c10::str(input.sizes()) + " (stacked with its baselines: " +
+                          c10::str(leaf.sizes()) + ")");
+    TORCH_CHECK_VALUE(false, message);
   }
   TORCH_CHECK_VALUE(output.requires_grad(), "the model output does not depend on the input through autograd (does ",
                     "the forward detach it or run under NoGradGuard?)");

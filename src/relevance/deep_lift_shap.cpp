@@ -36,17 +36,30 @@ DeepLiftResult DeepLiftShap::attribute_with_delta(const torch::Tensor& input, co
     if (input.defined()) check_input_shape(input);
     model_.check_input(input, class_name().c_str());
     const int64_t batch = input.size(0);
-    const torch::Tensor baselines = options_.baselines().detach().to(input.options());
-    TORCH_CHECK_VALUE(baselines.dim() == input.dim() && baselines.sizes().slice(1) == input.sizes().slice(1),
-                      "the baselines have shape ", baselines.sizes(), "; expected rows shaped like the input's ",
-                      input.sizes().slice(1));
+    torch::Tensor baselines = options_.baselines().detach().to(input.options());
+    const at::IntArrayRef row = input.sizes().slice(1);
+    if (!(baselines.dim() == input.dim() && baselines.sizes().slice(1) == row)) {
+      // One baseline broadcastable to a row (a number, a per-channel value) is a distribution of one.
+      TORCH_CHECK_VALUE(baselines.dim() < input.dim(), "the baselines have shape ", baselines.sizes(),
+                        "; expected rows shaped like the input's ", row, " or one baseline broadcastable to a row");
+      try {
+        baselines = baselines.expand(row).unsqueeze(0).contiguous();
+      } catch (const c10::Error&) {
+        TORCH_CHECK_VALUE(false, "the baselines have shape ", options_.baselines().sizes(),
+                          "; expected rows shaped like the input's ", row, " or one baseline broadcastable to a row");
+      }
+    }
     TORCH_CHECK_VALUE(baselines.isfinite().all().item<bool>(), "the baselines contain NaN or Inf");
     const int64_t choices = baselines.size(0);
     // The target once, on the clean input, then one per row of each chunk.
+    // One no-grad pass of the batch resolves and checks the target (lengths, ranges) before the
+    // rows are multiplied.
     Target resolved = target;
-    if (target.needs_resolving()) {
+    {
       torch::NoGradGuard no_grad;
-      resolved = target.resolved(model_.forward(input));
+      const torch::Tensor output = model_.forward(input);
+      resolved = target.resolved(output);
+      (void)resolved.scores(output);
     }
     const int64_t row_bytes = 2 * input[0].numel() * static_cast<int64_t>(input.element_size());
     const int64_t examples_per_call =

@@ -149,9 +149,9 @@ TEST_CASE("nni methods lists every registered method, one line each") {
   }
 }
 
-TEST_CASE("The registry holds the thirty-one public methods under their command-line names") {
+TEST_CASE("The registry holds the thirty-four public methods under their command-line names") {
   const std::vector<std::string> expected = {"vanilla_gradient", "saliency",        "input_x_gradient", "guided_backprop",
-                                             "deconvolution",    "integrated_gradients", "gradient_shap", "smoothgrad",   "cam",
+                                             "deconvolution",    "integrated_gradients", "gradient_shap", "lrp", "deep_lift", "deep_lift_shap", "smoothgrad",   "cam",
                                              "grad_cam",         "guided_grad_cam", "grad_cam_pp",      "score_cam",
                                              "layer_cam",        "hires_cam",       "xgrad_cam",
                                              "grad_cam_elementwise", "eigen_cam", "eigen_grad_cam",  "ablation_cam",

@@ -61,6 +61,8 @@ struct MethodCost {
   bool rows_per_channel = false;
   /// The method's time over the floor's that it should stay within.
   double target_ratio = 1.10;
+  /// The floor runs this many × N rows (DeepLIFT: 2, each example with its baseline).
+  int64_t rows_factor = 1;
   /// Perturbation methods: the perturbed rows one call evaluates for `input` (the floor's rows).
   std::function<int64_t(const Attribution& method, const torch::Tensor& input)> perturbed_rows;
 };

@@ -12,6 +12,7 @@
 #include <torch/arg.h>
 
 #include "nn_interpretability/core/attribution.h"
+#include "nn_interpretability/perturbation/baseline.h"
 
 namespace nn_interpretability {
 
@@ -21,8 +22,9 @@ enum class DeepLiftRule {
 };
 
 struct DeepLiftOptions {
-  /// The reference input: a tensor shaped like the input, or broadcastable to one row; undefined = zeros.
-  TORCH_ARG(torch::Tensor, baseline);
+  /// The reference input: a number, a tensor broadcastable to the input (one row, or one per
+  /// example), or the input blurred (Baseline::blurred). A distribution is DeepLiftShap's.
+  TORCH_ARG(Baseline, baseline) = Baseline(0.0);
   TORCH_ARG(DeepLiftRule, rule) = DeepLiftRule::kRescale;
   /// |Δx| below this uses the gradient instead of Δy/Δx (Captum's eps).
   TORCH_ARG(double, epsilon) = 1e-10;

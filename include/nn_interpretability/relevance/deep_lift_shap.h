@@ -15,7 +15,8 @@
 namespace nn_interpretability {
 
 struct DeepLiftShapOptions {
-  /// The baseline distribution [B, ...] shaped like input rows (required, B ≥ 1).
+  /// The baseline distribution [B, ...] shaped like input rows (required, B ≥ 1), or one baseline
+  /// broadcastable to a row.
   TORCH_ARG(torch::Tensor, baselines);
   TORCH_ARG(DeepLiftRule, rule) = DeepLiftRule::kRescale;
   TORCH_ARG(double, epsilon) = 1e-10;
