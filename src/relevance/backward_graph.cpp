@@ -86,7 +86,13 @@ torch::Tensor BackwardGraph::run(const torch::Tensor& output_value, const NodeSt
     bool any = false;
     for (const auto& tensor : received) any |= tensor.defined();
     if (!any) continue;  // nothing reached this node (e.g. a zero-relevance branch)
-    std::vector<torch::Tensor> sent = step(*node, std::move(received));
+    std::vector<torch::Tensor> sent;
+    try {
+      sent = step(*node, std::move(received));
+    } catch (const c10::Error& error) {
+      TORCH_CHECK(false, "the modified backward pass failed at autograd node ", node->name(), ": ",
+                  error.what_without_backtrace());
+    }
     TORCH_INTERNAL_ASSERT(sent.size() == node->num_outputs(), "a backward step returned ", sent.size(),
                           " values for ", node->num_outputs(), " edges of ", node->name());
     for (size_t slot = 0; slot < sent.size(); ++slot) {

@@ -47,28 +47,29 @@ std::vector<torch::Tensor> rescale(Node& node, const TapedOperator* op, std::vec
   return sent;
 }
 
-// Captum's max-pooling rule: the output differences against the larger of the two maxima, unpooled
-// to the positions of each half's maxima (max_unpool2d: one value per position), summed over the
-// halves, over Δx.
+// The max-pooling rule (Shrikumar et al.; Captum's `maxpool`): the output differences against the
+// larger of the two maxima, sent back to each half's maxima, summed over the halves, over Δx. The
+// sending back is the pooling's own backward, which adds where windows overlap (Captum's
+// max_unpool2d overwrites there, which breaks summation to delta for overlapping windows).
 std::vector<torch::Tensor> max_pool(Node& node, const TapedOperator* op, std::vector<torch::Tensor>&& received,
                                     int64_t rows, double epsilon) {
   const torch::Tensor x = op != nullptr ? op->input(0) : torch::Tensor();
   const torch::Tensor y = op != nullptr ? op->output(0) : torch::Tensor();
-  const torch::Tensor indices = op != nullptr ? op->output(1) : torch::Tensor();
-  if (op == nullptr || op->name != "aten::max_pool2d_with_indices" || !paired_rows(x, rows) || !paired_rows(y, rows) ||
-      !indices.defined() || x.dim() != 4)
-    return rescale(node, op, std::move(received), rows, epsilon);
+  if (!paired_rows(x, rows) || !paired_rows(y, rows) || !paired_rows(received[0], rows))
+    return BackwardGraph::gradient(node, std::move(received));
   const int64_t half = rows / 2;
   const torch::Tensor multiplier = received[0];
-  std::vector<torch::Tensor> sent = BackwardGraph::gradient(node, std::move(received));
+  std::vector<torch::Tensor> ordinary = BackwardGraph::gradient(node, std::vector<torch::Tensor>(received));
   const torch::Tensor y_input = y.narrow(0, 0, half), y_baseline = y.narrow(0, half, half);
   const torch::Tensor larger = at::max(y_input, y_baseline);
   const torch::Tensor output_delta = at::cat({larger - y_baseline, y_input - larger}, 0);
-  const torch::Tensor unpooled = at::max_unpool2d(multiplier * output_delta, indices, {x.size(2), x.size(3)});
-  const torch::Tensor summed = unpooled.narrow(0, 0, half) + unpooled.narrow(0, half, half);
+  std::vector<torch::Tensor> weighted(received.size());
+  weighted[0] = multiplier * output_delta;
+  const torch::Tensor sent_back = BackwardGraph::gradient(node, std::move(weighted))[0];
+  const torch::Tensor summed = sent_back.narrow(0, 0, half) + sent_back.narrow(0, half, half);
   const torch::Tensor dx = half_difference(x);
-  sent[0] = at::where(dx.abs() < epsilon, sent[0], at::cat({summed, summed}, 0) / dx);
-  return sent;
+  ordinary[0] = at::where(dx.abs() < epsilon, ordinary[0], at::cat({summed, summed}, 0) / dx);
+  return ordinary;
 }
 
 torch::Tensor baseline_batch(const Baseline& baseline, const torch::Tensor& input) {
@@ -110,8 +111,11 @@ DeepLiftResult deep_lift(const Model& model, const torch::Tensor& input, const t
   const Target resolved = target.resolved(output_input.detach());
   const torch::Tensor scores = resolved.scores(output_input);
   TORCH_CHECK_VALUE(scores.requires_grad(), "the target's scores do not depend on the input");
+  // Both halves start from the target's gradient (as Captum's backward of the stacked batch does):
+  // the max-pooling rule weighs the baseline rows' multipliers too.
+  const torch::Tensor both = scores.sum() + resolved.scores(output.narrow(0, batch, batch)).sum();
   const torch::Tensor score_gradient =
-      torch::autograd::grad({scores}, {output}, {at::ones_like(scores)}, /*retain_graph=*/true)[0];
+      torch::autograd::grad({both}, {output}, {at::ones_like(both)}, /*retain_graph=*/true)[0];
 
   const BackwardGraph graph(output, leaf);
   const RelevanceLayers layers(graph, tape, /*merge_batch_norm=*/false);

@@ -16,6 +16,7 @@
 #include "nn_interpretability/detail/operator_tape.h"
 #include "nn_interpretability/detail/relevance_layers.h"
 #include "nn_interpretability/detail/result_checks.h"
+#include "nn_interpretability/detail/weight_cache.h"
 
 namespace nn_interpretability {
 namespace {
@@ -53,7 +54,10 @@ torch::Tensor sum_to_shape(const torch::Tensor& value, at::IntArrayRef shape) {
 
 }  // namespace
 
-Lrp::Lrp(Model model, LrpOptions options) : ModelAttribution(std::move(model)), options_(std::move(options)) {}
+Lrp::Lrp(Model model, LrpOptions options)
+    : ModelAttribution(std::move(model)),
+      options_(std::move(options)),
+      weights_(std::make_shared<detail::WeightCache>()) {}
 
 torch::Tensor Lrp::compute(const torch::Tensor& input, const Target& target) {
   return propagate(input, target).attributions;
@@ -89,7 +93,7 @@ LrpResult Lrp::propagate(const torch::Tensor& input, const Target& target) {
   const torch::Tensor output_relevance = output.detach() * score_gradient;
 
   const detail::BackwardGraph graph(output, leaf);
-  const detail::RelevanceLayers layers(graph, tape, composite.merges_batch_norm());
+  const detail::RelevanceLayers layers(graph, tape, composite.merges_batch_norm(), weights_.get());
   const auto owners = detail::parameter_owners(model_);
   auto owner = [&](const void* data) {
     auto found = owners.find(data);
@@ -123,7 +127,7 @@ LrpResult Lrp::propagate(const torch::Tensor& input, const Target& target) {
         record(node, name, layer_kind, rule, first, std::move(merged));
         if (rule.kind() == LrpRule::Kind::kGradient && layer.merged_batch_norm == nullptr)
           return only(node, layer.input_slot, layer.backward(relevance[0], layer.weight));
-        return only(node, layer.input_slot, detail::affine_relevance(rule, layer, relevance[0]));
+        return only(node, layer.input_slot, detail::affine_relevance(rule, layer, relevance[0], weights_.get()));
       }
       case NodeKind::kBatchNorm: {
         if (layers.is_merged(&node)) return only(node, 0, std::move(relevance[0]));

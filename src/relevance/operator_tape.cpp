@@ -1,7 +1,11 @@
 #include "nn_interpretability/detail/operator_tape.h"
 
 #include <cstring>
+#include <string>
+#include <unordered_map>
+#include <utility>
 
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/record_function.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/function.h>
@@ -68,7 +72,28 @@ bool is_in_place(const char* name) {
 
 struct PendingOperator : at::ObserverContext {
   std::vector<c10::IValue> inputs;
+  size_t returns = 0;  // 0: unknown, keep every output
 };
+
+// A boxed call (the TorchScript interpreter's) reports the whole interpreter stack as the inputs,
+// and the stack after the call as the outputs: the operator's own arguments are the last entries,
+// its returns the last entries after the call. The schema says how many.
+std::pair<size_t, size_t> arity(const at::RecordFunction& record) {
+  thread_local std::unordered_map<std::string, std::pair<size_t, size_t>> known;
+  const auto name = record.operator_name();
+  if (!name) return {0, 0};
+  const std::string key = name->name + "." + name->overload_name;
+  auto found = known.find(key);
+  if (found != known.end()) return found->second;
+  std::pair<size_t, size_t> counts{0, 0};
+  if (auto handle = c10::Dispatcher::singleton().findSchema(*name)) {
+    const c10::FunctionSchema& schema = handle->schema();
+    if (!schema.is_vararg() && !schema.is_varret())
+      counts = {schema.arguments().size(), schema.returns().size()};
+  }
+  known.emplace(key, counts);
+  return counts;
+}
 
 }  // namespace
 
@@ -79,7 +104,10 @@ struct TapeCallbacks {
     auto pending = std::make_unique<PendingOperator>();
     // Inputs are read here only: LibTorch 2.x invalidates them once the kernel has run.
     const auto inputs = record.inputs();
-    pending->inputs.assign(inputs.begin(), inputs.end());
+    const auto [arguments, returns] = arity(record);
+    const size_t skipped = arguments > 0 && inputs.size() > arguments ? inputs.size() - arguments : 0;
+    pending->inputs.assign(inputs.begin() + skipped, inputs.end());
+    pending->returns = returns;
     if (!pending->inputs.empty() && pending->inputs[0].isTensor() && is_in_place(record.name())) {
       const torch::Tensor self = pending->inputs[0].toTensor();
       if (self.defined() && self.requires_grad()) {
@@ -107,7 +135,11 @@ struct TapeCallbacks {
   static void end(const at::RecordFunction& record, at::ObserverContext* context) {
     OperatorTape* tape = active_tape;
     if (tape == nullptr || context == nullptr || inside_callback) return;
-    const std::vector<c10::IValue>& outputs = record.outputs();
+    const std::vector<c10::IValue>& stack = record.outputs();
+    const size_t returns = static_cast<PendingOperator*>(context)->returns;
+    const std::vector<c10::IValue> outputs(
+        returns > 0 && stack.size() > returns ? stack.end() - static_cast<std::ptrdiff_t>(returns) : stack.begin(),
+        stack.end());
     std::vector<const torch::autograd::Node*> nodes;
     for (const c10::IValue& value : outputs) {
       if (!value.isTensor()) continue;

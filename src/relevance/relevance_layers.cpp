@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
@@ -33,6 +34,9 @@ std::string short_name(const Node& node) {
   const size_t colon = name.rfind("::");
   return colon == std::string::npos ? name : name.substr(colon + 2);
 }
+
+// What a WeightCache entry holds.
+enum DerivedWeight { kMergedWeight = 1, kMergedBias, kPositive, kNegative, kGammaUp, kGammaDown, kOnes, kSquare };
 
 bool is_activation(const std::string& name) {
   static const char* const kActivations[] = {
@@ -114,7 +118,8 @@ torch::Tensor stabilize(const torch::Tensor& value, double stabilizer) {
   return at::where(value >= 0, value + stabilizer, value - stabilizer);
 }
 
-RelevanceLayers::RelevanceLayers(const BackwardGraph& graph, const OperatorTape& tape, bool merge_batch_norm) {
+RelevanceLayers::RelevanceLayers(const BackwardGraph& graph, const OperatorTape& tape, bool merge_batch_norm,
+                                 WeightCache* cache) {
   for (Node* node : graph.order()) {
     if (graph.is_leaf(node)) continue;
     const std::string name = short_name(*node);
@@ -224,9 +229,16 @@ RelevanceLayers::RelevanceLayers(const BackwardGraph& graph, const OperatorTape&
       const int64_t channels = layer.convolution ? layer.weight.size(0) : layer.weight.size(1);
       if (scale.numel() != channels) continue;
       layer.batch_norm_weight_data = gamma.defined() ? gamma.data_ptr() : nullptr;
-      layer.weight = layer.convolution ? layer.weight * scale.view(ones_shape(0, -1, layer.weight.dim() - 1))
-                                       : layer.weight * scale.view({1, -1});
-      layer.bias = layer.bias.defined() ? layer.bias * scale + shift : shift;
+      const std::vector<torch::Tensor> sources{layer.weight, layer.bias, gamma, beta, mean, var};
+      auto merged_weight = [&] {
+        return layer.convolution ? layer.weight * scale.view(ones_shape(0, -1, layer.weight.dim() - 1))
+                                 : layer.weight * scale.view({1, -1});
+      };
+      auto merged_bias = [&] { return layer.bias.defined() ? layer.bias * scale + shift : shift; };
+      torch::Tensor weight = cache != nullptr ? cache->get(sources, kMergedWeight, eps, merged_weight) : merged_weight();
+      torch::Tensor bias = cache != nullptr ? cache->get(sources, kMergedBias, eps, merged_bias) : merged_bias();
+      layer.weight = std::move(weight);
+      layer.bias = std::move(bias);
       layer.output = layer.output * per_output_channel(scale, layer) + per_output_channel(shift, layer);
       layer.merged_batch_norm = consumer;
       merged_[consumer] = node;
@@ -286,7 +298,8 @@ std::unordered_map<const void*, std::string> parameter_owners(const Model& model
   return owners;
 }
 
-torch::Tensor affine_relevance(const LrpRule& rule, const AffineLayer& layer, const torch::Tensor& relevance) {
+torch::Tensor affine_relevance(const LrpRule& rule, const AffineLayer& layer, const torch::Tensor& relevance,
+                               WeightCache* cache) {
   using Kind = LrpRule::Kind;
   const torch::Tensor& x = layer.input;
   const torch::Tensor& w = layer.weight;
@@ -294,6 +307,10 @@ torch::Tensor affine_relevance(const LrpRule& rule, const AffineLayer& layer, co
   const double s = rule.stabilizer();
   auto positive = [](const torch::Tensor& t) { return t.defined() ? t.clamp_min(0) : t; };
   auto negative = [](const torch::Tensor& t) { return t.defined() ? t.clamp_max(0) : t; };
+  // A weight derived from w, kept between calls when there is a cache.
+  auto derived = [&](int what, double parameter, const std::function<torch::Tensor()>& derive) {
+    return cache != nullptr ? cache->get({w}, what, parameter, derive) : derive();
+  };
   switch (rule.kind()) {
     case Kind::kEpsilon:
     case Kind::kNorm: {
@@ -310,13 +327,13 @@ torch::Tensor affine_relevance(const LrpRule& rule, const AffineLayer& layer, co
       torch::Tensor w_up, w_down, b_up, b_down;  // weights for positive contributions and for negative ones
       if (rule.kind() == Kind::kGamma) {
         const double g = rule.parameter();
-        w_up = w + g * positive(w);
-        w_down = w + g * negative(w);
+        w_up = derived(kGammaUp, g, [&] { return w + g * positive(w); });
+        w_down = derived(kGammaDown, g, [&] { return w + g * negative(w); });
         b_up = bias.defined() ? bias + g * positive(bias) : bias;
         b_down = bias.defined() ? bias + g * negative(bias) : bias;
       } else {
-        w_up = positive(w);
-        w_down = negative(w);
+        w_up = derived(kPositive, 0, [&] { return positive(w); });
+        w_down = derived(kNegative, 0, [&] { return negative(w); });
         b_up = positive(bias);
         b_down = negative(bias);
       }
@@ -347,7 +364,8 @@ torch::Tensor affine_relevance(const LrpRule& rule, const AffineLayer& layer, co
     case Kind::kZBox: {
       const torch::Tensor low = rule.low().to(x.options()).expand(x.sizes());
       const torch::Tensor high = rule.high().to(x.options()).expand(x.sizes());
-      const torch::Tensor w_up = positive(w), w_down = negative(w);
+      const torch::Tensor w_up = derived(kPositive, 0, [&] { return positive(w); });
+      const torch::Tensor w_down = derived(kNegative, 0, [&] { return negative(w); });
       const torch::Tensor z = rule.ignores_bias() ? layer.output_without_bias() : layer.output;
       const torch::Tensor q = relevance / stabilize(z - layer.forward(low, w_up, positive(bias)) -
                                                          layer.forward(high, w_down, negative(bias)),
@@ -357,7 +375,8 @@ torch::Tensor affine_relevance(const LrpRule& rule, const AffineLayer& layer, co
     case Kind::kFlat:
     case Kind::kWSquare: {
       const torch::Tensor ones = at::ones_like(x);
-      const torch::Tensor w_used = rule.kind() == Kind::kFlat ? at::ones_like(w) : w * w;
+      const torch::Tensor w_used = rule.kind() == Kind::kFlat ? derived(kOnes, 0, [&] { return at::ones_like(w); })
+                                                              : derived(kSquare, 0, [&] { return w * w; });
       const torch::Tensor b_used = rule.kind() == Kind::kFlat || !bias.defined() ? torch::Tensor() : bias * bias;
       return layer.backward(relevance / stabilize(layer.forward(ones, w_used, b_used), s), w_used);
     }

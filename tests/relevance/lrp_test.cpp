@@ -256,3 +256,22 @@ TEST_CASE("LRP reports the nodes it has no rule for and refuses bad composites",
   CHECK_THROWS_WITH(nni::LrpRule::alpha_beta(2, 2), Contains("alpha - beta must be 1"));
   CHECK_THROWS_WITH(nni::Composite::named("epsilon"), Contains("unknown composite"));
 }
+
+TEST_CASE("LRP's kept weights follow in-place edits of the model's weights and BatchNorm statistics",
+          "[lrp][cache]") {
+  ResidualNet net = residual_net();
+  const torch::Tensor x = torch::rand({2, 3, 8, 8}, torch::kDouble);
+  nni::Lrp kept(net, nni::LrpOptions().composite(nni::Composite::epsilon_gamma_box(0, 1)));
+  const torch::Tensor before = kept.attribute(x, 1);
+  CHECK(kept.attribute(x, 1).equal(before));
+  {
+    torch::NoGradGuard no_grad;
+    net->conv1->weight.mul_(-1.5);
+    net->bn2->running_var.mul_(2.0);
+  }
+  const torch::Tensor after = kept.attribute(x, 1);
+  const torch::Tensor fresh =
+      nni::Lrp(net, nni::LrpOptions().composite(nni::Composite::epsilon_gamma_box(0, 1))).attribute(x, 1);
+  CHECK(after.equal(fresh));
+  CHECK_FALSE(after.equal(before));
+}

@@ -11,6 +11,7 @@
 
 #include "nn_interpretability/detail/backward_graph.h"
 #include "nn_interpretability/detail/operator_tape.h"
+#include "nn_interpretability/detail/weight_cache.h"
 #include "nn_interpretability/model/model.h"
 #include "nn_interpretability/relevance/composite.h"
 
@@ -54,7 +55,9 @@ struct AffineLayer {
 /// How the nodes of one backward graph are read. Built once per pass.
 class RelevanceLayers {
  public:
-  RelevanceLayers(const BackwardGraph& graph, const OperatorTape& tape, bool merge_batch_norm);
+  /// `cache` (may be null) keeps merged weights between calls.
+  RelevanceLayers(const BackwardGraph& graph, const OperatorTape& tape, bool merge_batch_norm,
+                  WeightCache* cache = nullptr);
 
   NodeKind kind(const torch::autograd::Node* node) const;
   /// The layer of a kAffine node (merged with its BatchNorm when that BatchNorm is merged).
@@ -80,7 +83,9 @@ std::unordered_map<const void*, std::string> parameter_owners(const Model& model
 torch::Tensor stabilize(const torch::Tensor& value, double stabilizer);
 
 /// The relevance rule applied to an affine layer: the relevance of its input x.
-torch::Tensor affine_relevance(const LrpRule& rule, const AffineLayer& layer, const torch::Tensor& relevance);
+/// `cache` (may be null) keeps the derived weights (W⁺, W + γW⁺, ...) between calls.
+torch::Tensor affine_relevance(const LrpRule& rule, const AffineLayer& layer, const torch::Tensor& relevance,
+                               WeightCache* cache = nullptr);
 
 }  // namespace detail
 }  // namespace nn_interpretability

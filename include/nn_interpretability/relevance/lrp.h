@@ -6,6 +6,7 @@
 // traced). One forward pass records the operators; one backward pass of our own replaces each
 // layer's gradient by its rule (docs/model_access.md, "Modified backward passes").
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,9 @@
 #include "nn_interpretability/relevance/composite.h"
 
 namespace nn_interpretability {
+namespace detail {
+class WeightCache;
+}  // namespace detail
 
 struct LrpOptions {
   /// The rules; the default is EpsilonPlusFlat with BatchNorm merged.
@@ -66,6 +70,8 @@ class Lrp : public ModelAttribution {
  private:
   LrpResult propagate(const torch::Tensor& input, const Target& target);
   LrpOptions options_;
+  // Merged and clamped weights, kept between calls (valid while the model's weights are unchanged).
+  std::shared_ptr<detail::WeightCache> weights_;
 };
 
 }  // namespace nn_interpretability
