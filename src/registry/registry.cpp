@@ -96,6 +96,14 @@ OptionSchema choice(std::string name, std::string default_value, std::string hel
 
 // ------------------------------------------------------------------ option groups shared by methods
 
+/// --baselines: a number (a constant tensor of `shape`) or a .npy file of baseline rows.
+torch::Tensor number_or_npy(const std::string& text, std::vector<int64_t> shape) {
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (!text.empty() && end == text.c_str() + text.size()) return torch::full(shape, value, torch::kDouble);
+  return read_npy(text);
+}
+
 const char* upsample_name(Upsample mode) {
   switch (mode) {
     case Upsample::kNone: return "none";
@@ -322,13 +330,7 @@ std::vector<MethodInfo> make_registry() {
          if (auto stdev = config.get_double("stdev")) options.stdev(*stdev);
          if (auto seed = config.get_int("seed")) options.seed(static_cast<uint64_t>(*seed));
          if (auto rows = config.get_int("rows_per_call")) options.rows_per_call(*rows);
-         if (auto baselines = config.get_string("baselines")) {
-           char* end = nullptr;
-           const double value = std::strtod(baselines->c_str(), &end);
-           options.baselines(!baselines->empty() && end == baselines->c_str() + baselines->size()
-                                 ? torch::full({}, value, torch::kDouble)
-                                 : read_npy(*baselines));
-         }
+         if (auto baselines = config.get_string("baselines")) options.baselines(number_or_npy(*baselines, {}));
          return std::make_shared<GradientShap>(model, options);
        }},
       MethodCost{MethodCost::Floor::kForwardBackward, "samples", false, 1.10});
@@ -373,12 +375,8 @@ std::vector<MethodInfo> make_registry() {
        [](const Model& model, const MethodConfig& config) {
          DeepLiftShapOptions options;
          if (auto rows = config.get_int("rows_per_call")) options.rows_per_call(*rows);
-         const std::string text = config.get_string("baselines").value_or("0");
-         char* end = nullptr;
-         const double value = std::strtod(text.c_str(), &end);
-         const bool number = !text.empty() && end == text.c_str() + text.size();
          // One constant row is broadcast to the input's row shape when the method runs.
-         options.baselines(number ? torch::full({1}, value, torch::kDouble) : read_npy(text));
+         options.baselines(number_or_npy(config.get_string("baselines").value_or("0"), {1}));
          return std::make_shared<DeepLiftShap>(model, options);
        }},
       [] {
