@@ -354,11 +354,22 @@ std::vector<MethodInfo> make_registry() {
          }},
         MethodCost{MethodCost::Floor::kForwardBackward, "", false, 1.50});
   }
+  const OptionSchema deep_lift_rule =
+      choice("rule", "rescale",
+             "deep_lift, deep_lift_shap: the multipliers at nonlinearities (reveal_cancel: positive and negative "
+             "terms apart after an affine layer)",
+             {"rescale", "reveal_cancel"});
+  auto deep_lift_rule_of = [](const MethodConfig& config) {
+    return config.get_string("rule").value_or("rescale") == "reveal_cancel" ? DeepLiftRule::kRevealCancel
+                                                                           : DeepLiftRule::kRescale;
+  };
   add({"deep_lift", "DeepLift",
-       "DeepLIFT rescale rule against a baseline; --baseline (Shrikumar et al. 2017)", ResultKind::kInputShaped,
-       {option_of("baseline", OptionType::kString, "0", "deep_lift: a number or blur:<sigma> (the input blurred)")},
-       [](const Model& model, const MethodConfig& config) {
+       "DeepLIFT against a baseline; --baseline, --rule (Shrikumar et al. 2017)", ResultKind::kInputShaped,
+       {option_of("baseline", OptionType::kString, "0", "deep_lift: a number or blur:<sigma> (the input blurred)"),
+        deep_lift_rule},
+       [deep_lift_rule_of](const Model& model, const MethodConfig& config) {
          DeepLiftOptions options;
+         options.rule(deep_lift_rule_of(config));
          if (auto baseline = config.get_string("baseline")) options.baseline(Baseline::parse(*baseline));
          return std::make_shared<DeepLift>(model, options);
        }},
@@ -368,12 +379,14 @@ std::vector<MethodInfo> make_registry() {
         return cost;
       }());
   add({"deep_lift_shap", "DeepLiftShap",
-       "DeepLIFT averaged over a baseline distribution; --baselines (Lundberg & Lee 2017)", ResultKind::kInputShaped,
+       "DeepLIFT averaged over a baseline distribution; --baselines, --rule (Lundberg & Lee 2017)",
+       ResultKind::kInputShaped,
        {option_of("baselines", OptionType::kString, "0",
                   "deep_lift_shap: a number (one constant baseline) or a .npy file of baseline rows [B, ...]"),
-        rows_per_call_schema("automatic")},
-       [](const Model& model, const MethodConfig& config) {
+        deep_lift_rule, rows_per_call_schema("automatic")},
+       [deep_lift_rule_of](const Model& model, const MethodConfig& config) {
          DeepLiftShapOptions options;
+         options.rule(deep_lift_rule_of(config));
          if (auto rows = config.get_int("rows_per_call")) options.rows_per_call(*rows);
          // One constant row is broadcast to the input's row shape when the method runs.
          options.baselines(number_or_npy(config.get_string("baselines").value_or("0"), {1}));

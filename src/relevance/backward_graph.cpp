@@ -100,6 +100,11 @@ torch::Tensor BackwardGraph::run(const torch::Tensor& output_value, const NodeSt
       const auto& edge = node->next_edge(slot);
       auto found = position_.find(edge.function.get());
       if (found == position_.end()) continue;
+      // As autograd's engine does after each node: a gradient of a broadcast operand (x · scale
+      // with scale [N, C, 1, 1]) is summed back to the operand's shape.
+      const torch::autograd::InputMetadata& metadata = edge.function->input_metadata(edge.input_nr);
+      if (!metadata.is_same_shape(sent[slot]) && metadata.is_expandable_to_shape(sent[slot]))
+        sent[slot] = metadata.reduce_grad(sent[slot]);
       auto& target = buffers[found->second];
       if (target.size() <= edge.input_nr) target.resize(edge.input_nr + 1);
       if (target[edge.input_nr].defined()) {

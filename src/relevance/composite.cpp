@@ -49,6 +49,8 @@ Composite& Composite::rule(LayerKind kind, LrpRule rule) {
   TORCH_CHECK_VALUE(!rule.needs_weights() || kind == LayerKind::kConvolution || kind == LayerKind::kLinear,
                     "Composite: the rule ", rule.describe(), " needs a layer with weights; a ", to_string(kind),
                     " layer takes pass, norm or gradient");
+  TORCH_CHECK_VALUE(!rule.is_relu_rule() || kind == LayerKind::kActivation, "Composite: the rule ",
+                    rule.describe(), " is for activations, not a ", to_string(kind), " layer");
   set_rule(kind_rules_, kind, std::move(rule));
   label_ = "custom";
   return *this;
@@ -57,6 +59,8 @@ Composite& Composite::rule(LayerKind kind, LrpRule rule) {
 Composite& Composite::first_layer_rule(LayerKind kind, LrpRule rule) {
   TORCH_CHECK_VALUE(kind == LayerKind::kConvolution || kind == LayerKind::kLinear,
                     "Composite: a first-layer rule is for convolution or linear layers, got ", to_string(kind));
+  TORCH_CHECK_VALUE(!rule.is_relu_rule(), "Composite: the rule ", rule.describe(),
+                    " is for activations, not a first layer");
   set_rule(first_rules_, kind, std::move(rule));
   label_ = "custom";
   return *this;
@@ -64,6 +68,8 @@ Composite& Composite::first_layer_rule(LayerKind kind, LrpRule rule) {
 
 Composite& Composite::layer_rule(std::string name, LrpRule rule) {
   TORCH_CHECK_VALUE(!name.empty(), "Composite: a layer rule needs a layer name");
+  TORCH_CHECK_VALUE(!rule.is_relu_rule(), "Composite: the rule ", rule.describe(),
+                    " is for activations, not the convolution or linear layers of \"", name, "\"");
   set_rule(name_rules_, std::move(name), std::move(rule));
   label_ = "custom";
   return *this;
@@ -77,6 +83,29 @@ Composite& Composite::merge_batch_norm(bool merge) {
 Composite& Composite::ignore_bias(bool ignore) {
   ignore_bias_ = ignore;
   return *this;
+}
+
+Composite& Composite::start_from_gradient(bool gradient) {
+  start_from_gradient_ = gradient;
+  return *this;
+}
+
+// The gradient everywhere (BatchNorm unmerged), ReLUs under the guided rule, starting from the gradient.
+Composite Composite::guided_backprop() {
+  Composite composite;
+  for (LayerKind kind : {LayerKind::kSum, LayerKind::kAveragePool, LayerKind::kBatchNorm})
+    composite.rule(kind, LrpRule::gradient());
+  composite.rule(LayerKind::kActivation, LrpRule::guided_backprop());
+  composite.merge_batch_norm(false).start_from_gradient(true);
+  composite.label_ = "guided_backprop";
+  return composite;
+}
+
+Composite Composite::deconvnet() {
+  Composite composite = guided_backprop();
+  composite.rule(LayerKind::kActivation, LrpRule::deconvnet());
+  composite.label_ = "deconvnet";
+  return composite;
 }
 
 Composite Composite::epsilon_plus(double epsilon, double stabilizer) {
@@ -131,7 +160,8 @@ Composite Composite::uniform(LrpRule rule) {
 }
 
 std::vector<std::string> Composite::names() {
-  return {"epsilon_plus", "epsilon_plus_flat", "epsilon_gamma_box", "epsilon_alpha2_beta1"};
+  return {"epsilon_plus", "epsilon_plus_flat", "epsilon_gamma_box", "epsilon_alpha2_beta1", "guided_backprop",
+          "deconvnet"};
 }
 
 Composite Composite::named(const std::string& name, double low, double high, double epsilon) {
@@ -139,8 +169,11 @@ Composite Composite::named(const std::string& name, double low, double high, dou
   if (name == "epsilon_plus_flat") return epsilon_plus_flat(epsilon);
   if (name == "epsilon_gamma_box") return epsilon_gamma_box(low, high, epsilon);
   if (name == "epsilon_alpha2_beta1") return epsilon_alpha2_beta1(epsilon);
+  if (name == "guided_backprop") return guided_backprop();
+  if (name == "deconvnet") return deconvnet();
   TORCH_CHECK_VALUE(false, "unknown composite \"", name,
-                    "\"; valid: epsilon_plus, epsilon_plus_flat, epsilon_gamma_box, epsilon_alpha2_beta1");
+                    "\"; valid: epsilon_plus, epsilon_plus_flat, epsilon_gamma_box, epsilon_alpha2_beta1, "
+                    "guided_backprop, deconvnet");
 }
 
 LrpRule Composite::rule_for(LayerKind kind, bool first_layer, const std::string& name) const {

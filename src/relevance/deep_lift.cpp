@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <ATen/ATen.h>
@@ -72,6 +73,70 @@ std::vector<torch::Tensor> max_pool(Node& node, const TapedOperator* op, std::ve
   return ordinary;
 }
 
+// What RevealCancel sends an affine layer: the upstream multipliers times m⁺ and times m⁻.
+struct SplitMultipliers {
+  torch::Tensor positive, negative;
+};
+
+// RevealCancel (Shrikumar et al. 2017, section 3.5.3) at a nonlinearity y = f(x) whose input is an
+// affine layer's output x = W a + b and nothing else's: Δx is split into Δx⁺ and Δx⁻, the sums of the
+// positive and of the negative terms W_ij Δa_j, and each half gets its own multiplier,
+//   Δy⁺ = ½ (f(x₀ + Δx⁺) − f(x₀)) + ½ (f(x₀ + Δx) − f(x₀ + Δx⁻)),   m⁺ = Δy⁺ / Δx⁺,
+//   Δy⁻ = ½ (f(x₀ + Δx⁻) − f(x₀)) + ½ (f(x₀ + Δx) − f(x₀ + Δx⁺)),   m⁻ = Δy⁻ / Δx⁻,
+// so Δy⁺ + Δy⁻ = Δy and summation to delta still holds. f is evaluated by running the recorded
+// operator again. Returns false where the rule does not apply (the caller then rescales).
+bool reveal_cancel(Node& node, const TapedOperator* op, const RelevanceLayers& layers, const BackwardGraph& graph,
+                   const torch::Tensor& received, int64_t rows, double epsilon, const Node** affine_node,
+                   SplitMultipliers* split) {
+  if (op == nullptr || node.num_outputs() < 1 || !paired_rows(received, rows)) return false;
+  const Node* producer = node.next_edge(0).function.get();
+  if (producer == nullptr || layers.kind(producer) != NodeKind::kAffine) return false;
+  const std::vector<Node*>& consumers = graph.senders(producer);
+  if (consumers.size() != 1 || consumers[0] != &node) return false;
+  const AffineLayer& layer = layers.affine(producer);
+  const torch::Tensor x = op->input(0), y = op->output(0);
+  if (!paired_rows(x, rows) || !paired_rows(y, rows) || x.sizes() != y.sizes() || !paired_rows(layer.input, rows))
+    return false;
+  const int64_t half = rows / 2;
+  const torch::Tensor none;
+  const torch::Tensor da = half_difference(layer.input);
+  const torch::Tensor w_positive = layer.weight.clamp_min(0), w_negative = layer.weight.clamp_max(0);
+  const torch::Tensor da_positive = da.clamp_min(0), da_negative = da.clamp_max(0);
+  const torch::Tensor dx_positive =
+      layer.forward(da_positive, w_positive, none) + layer.forward(da_negative, w_negative, none);
+  const torch::Tensor dx_negative =
+      layer.forward(da_negative, w_positive, none) + layer.forward(da_positive, w_negative, none);
+  if (dx_positive.sizes() != x.sizes()) return false;
+  auto both_halves = [](const torch::Tensor& value) { return at::cat({value, value}, 0); };
+  const torch::Tensor x0 = both_halves(x.narrow(0, half, half));
+  const torch::Tensor y0 = both_halves(y.narrow(0, half, half)), y1 = both_halves(y.narrow(0, 0, half));
+  const torch::Tensor f_positive = op->call_with_first_input(x0 + dx_positive);
+  const torch::Tensor f_negative = op->call_with_first_input(x0 + dx_negative);
+  const torch::Tensor dy_positive = 0.5 * (f_positive - y0) + 0.5 * (y1 - f_negative);
+  const torch::Tensor dy_negative = 0.5 * (f_negative - y0) + 0.5 * (y1 - f_positive);
+  // Where a half is ~0 it carries no contribution; its multiplier is the rescale one.
+  const torch::Tensor dx = half_difference(x), dy = half_difference(y);
+  std::vector<torch::Tensor> ones(1, at::ones_like(received));
+  const torch::Tensor derivative = BackwardGraph::gradient(node, std::move(ones))[0];
+  const torch::Tensor rescaled = at::where(dx.abs() < epsilon, derivative, dy / dx);
+  split->positive = received * at::where(dx_positive.abs() < epsilon, rescaled, dy_positive / dx_positive);
+  split->negative = received * at::where(dx_negative.abs() < epsilon, rescaled, dy_negative / dx_negative);
+  *affine_node = producer;
+  return true;
+}
+
+// The affine layer's multipliers under RevealCancel: a term W_ij Δa_j that was positive takes m⁺,
+// a negative one m⁻.
+torch::Tensor reveal_cancel_affine(const AffineLayer& layer, const SplitMultipliers& split, const torch::Tensor& received) {
+  const torch::Tensor w_positive = layer.weight.clamp_min(0), w_negative = layer.weight.clamp_max(0);
+  const torch::Tensor da = half_difference(layer.input);
+  const torch::Tensor rising =
+      layer.backward(split.positive, w_positive) + layer.backward(split.negative, w_negative);
+  const torch::Tensor falling =
+      layer.backward(split.negative, w_positive) + layer.backward(split.positive, w_negative);
+  return at::where(da > 0, rising, at::where(da < 0, falling, layer.backward(received, layer.weight)));
+}
+
 torch::Tensor baseline_batch(const Baseline& baseline, const torch::Tensor& input) {
   TORCH_CHECK_VALUE(!baseline.is_distribution(), "a baseline distribution (", baseline.describe(),
                     ") is for DeepLiftShap; DeepLift takes one baseline per example");
@@ -85,7 +150,6 @@ DeepLiftResult deep_lift(const Model& model, const torch::Tensor& input, const t
   TORCH_CHECK_VALUE(baselines.sizes() == input.sizes(), "the baselines have shape ", baselines.sizes(),
                     "; expected the input's ", input.sizes());
   TORCH_CHECK_VALUE(baselines.isfinite().all().item<bool>(), "the baseline contains NaN or Inf");
-  TORCH_CHECK_VALUE(rule == DeepLiftRule::kRescale, "only the rescale rule is available");
   const int64_t batch = input.size(0), rows = 2 * batch;
   torch::AutoGradMode grad_enabled(true);
   torch::Tensor leaf = at::cat({input.detach(), baselines.detach()}, 0).requires_grad_(true);
@@ -119,16 +183,25 @@ DeepLiftResult deep_lift(const Model& model, const torch::Tensor& input, const t
 
   const BackwardGraph graph(output, leaf);
   const RelevanceLayers layers(graph, tape, /*merge_batch_norm=*/false);
+  std::unordered_map<const Node*, SplitMultipliers> split_at;  // RevealCancel: an affine layer's m⁺, m⁻
   auto step = [&](Node& node, std::vector<torch::Tensor>&& received) -> std::vector<torch::Tensor> {
     switch (layers.kind(&node)) {
       case NodeKind::kAffine: {
         // The gradient, for the input only (autograd's node would also compute the weight's).
         const AffineLayer& layer = layers.affine(&node);
         std::vector<torch::Tensor> sent(node.num_outputs());
-        sent[layer.input_slot] = layer.backward(received[0], layer.weight);
+        auto split = split_at.find(&node);
+        sent[layer.input_slot] = split == split_at.end() ? layer.backward(received[0], layer.weight)
+                                                         : reveal_cancel_affine(layer, split->second, received[0]);
         return sent;
       }
       case NodeKind::kActivation:
+        if (rule == DeepLiftRule::kRevealCancel) {
+          const Node* affine_node = nullptr;
+          SplitMultipliers split;
+          if (reveal_cancel(node, layers.op(&node), layers, graph, received[0], rows, epsilon, &affine_node, &split))
+            split_at.emplace(affine_node, std::move(split));
+        }
         return rescale(node, layers.op(&node), std::move(received), rows, epsilon);
       case NodeKind::kMaxPool:
         return max_pool(node, layers.op(&node), std::move(received), rows, epsilon);
@@ -152,8 +225,6 @@ DeepLift::DeepLift(Model model, DeepLiftOptions options)
     : ModelAttribution(std::move(model)), options_(std::move(options)) {
   TORCH_CHECK_VALUE(std::isfinite(options_.epsilon()) && options_.epsilon() >= 0,
                     "DeepLift: epsilon must be finite and >= 0, got ", options_.epsilon());
-  TORCH_CHECK_VALUE(options_.rule() == DeepLiftRule::kRescale,
-                    "DeepLift: the reveal-cancel rule is not available; use DeepLiftRule::kRescale");
 }
 
 torch::Tensor DeepLift::compute(const torch::Tensor& input, const Target& target) {

@@ -22,8 +22,6 @@ DeepLiftShap::DeepLiftShap(Model model, DeepLiftShapOptions options)
                     "DeepLiftShap: the baseline distribution is empty (shape ", options_.baselines().sizes(), ")");
   TORCH_CHECK_VALUE(std::isfinite(options_.epsilon()) && options_.epsilon() >= 0,
                     "DeepLiftShap: epsilon must be finite and >= 0, got ", options_.epsilon());
-  TORCH_CHECK_VALUE(options_.rule() == DeepLiftRule::kRescale,
-                    "DeepLiftShap: the reveal-cancel rule is not available; use DeepLiftRule::kRescale");
   check_rows_per_call("DeepLiftShap", options_.rows_per_call(), options_.memory_budget());
 }
 

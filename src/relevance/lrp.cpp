@@ -42,6 +42,11 @@ bool is_routing(const std::string& name) {
   return false;
 }
 
+bool is_relu(const Node& node) {
+  const std::string name = node.name();
+  return name == "ReluBackward0" || name == "ReluBackward1" || name == "torch::autograd::generated::ReluBackward0";
+}
+
 std::vector<torch::Tensor> only(Node& node, size_t slot, torch::Tensor value) {
   std::vector<torch::Tensor> sent(node.num_outputs());
   sent[slot] = std::move(value);
@@ -90,7 +95,9 @@ LrpResult Lrp::propagate(const torch::Tensor& input, const Target& target) {
   TORCH_CHECK_VALUE(scores.requires_grad(), "the target's scores do not depend on the input");
   const torch::Tensor score_gradient =
       torch::autograd::grad({scores}, {output}, {at::ones_like(scores)}, /*retain_graph=*/true)[0];
-  const torch::Tensor output_relevance = output.detach() * score_gradient;
+  // Gradient composites (guided backprop, deconvnet) start from the gradient itself.
+  const torch::Tensor output_relevance =
+      composite.starts_from_gradient() ? score_gradient : output.detach() * score_gradient;
 
   const detail::BackwardGraph graph(output, leaf);
   const detail::RelevanceLayers layers(graph, tape, composite.merges_batch_norm(), weights_.get());
@@ -165,6 +172,11 @@ LrpResult Lrp::propagate(const torch::Tensor& input, const Target& target) {
       case NodeKind::kActivation:
       case NodeKind::kScale: {
         const LrpRule rule = composite.rule_for(LayerKind::kActivation, false, "");
+        if (rule.is_relu_rule() && is_relu(node)) {
+          // Guided: the ReLU's own backward of the positive part; deconvnet: the positive part as is.
+          if (rule.kind() == LrpRule::Kind::kDeconvnet) return only(node, 0, relevance[0].clamp_min(0));
+          return detail::BackwardGraph::gradient(node, {relevance[0].clamp_min(0)});
+        }
         if (rule.kind() != LrpRule::Kind::kPass) return detail::BackwardGraph::gradient(node, std::move(relevance));
         // The input that depends on the model's input gets the relevance, summed back to its shape
         // where it was broadcast.
@@ -202,7 +214,8 @@ LrpResult Lrp::propagate(const torch::Tensor& input, const Target& target) {
   detail::check_finite_result(relevance, "the relevance");
   result.attributions = relevance.detach();
   result.scores = scores.detach();
-  result.delta = result.attributions.flatten(1).sum(1) - result.scores;
+  // A gradient composite's result is a gradient: no conservation to check.
+  if (!composite.starts_from_gradient()) result.delta = result.attributions.flatten(1).sum(1) - result.scores;
   result.gradient_nodes.assign(unruled.begin(), unruled.end());
   std::sort(result.gradient_nodes.begin(), result.gradient_nodes.end());
   return result;

@@ -6,8 +6,10 @@
 #include <utility>
 
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/stack.h>
 #include <ATen/record_function.h>
 #include <c10/core/GradMode.h>
+#include <c10/util/Exception.h>
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/variable.h>
 
@@ -43,6 +45,17 @@ torch::Tensor TapedOperator::output(size_t index) const {
     return outputs_before_change[index];
   if (index >= outputs.size() || !outputs[index].isTensor()) return {};
   return outputs[index].toTensor();
+}
+
+torch::Tensor TapedOperator::call_with_first_input(const torch::Tensor& first) const {
+  const std::string bare = name.compare(0, 6, "aten::") == 0 ? name : "aten::" + name;
+  const auto handle = c10::Dispatcher::singleton().findSchema({bare, overload});
+  TORCH_CHECK(handle.has_value() && !inputs.empty(), "cannot run ", name, ".", overload, " again: unknown schema");
+  torch::jit::Stack stack(inputs.begin(), inputs.end());
+  stack[0] = first;
+  handle->callBoxed(stack);
+  TORCH_CHECK(!stack.empty() && stack[0].isTensor(), name, " returned no tensor");
+  return stack[0].toTensor();
 }
 
 const std::vector<const TapedOperator*>& OperatorTape::operators_of(const torch::autograd::Node* node) const {
@@ -151,6 +164,7 @@ struct TapeCallbacks {
     if (nodes.empty()) return;
     auto op = std::make_unique<TapedOperator>();
     op->name = record.name();
+    if (const auto operator_name = record.operator_name()) op->overload = operator_name->overload_name;
     op->inputs = std::move(static_cast<PendingOperator*>(context)->inputs);
     op->outputs = outputs;
     TapedOperator* raw = op.get();

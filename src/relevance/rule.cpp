@@ -89,6 +89,10 @@ LrpRule LrpRule::pass() { return LrpRule(Kind::kPass, 0.0, 0.0); }
 
 LrpRule LrpRule::gradient() { return LrpRule(Kind::kGradient, 0.0, 0.0); }
 
+LrpRule LrpRule::guided_backprop() { return LrpRule(Kind::kGuidedBackprop, 0.0, 0.0); }
+
+LrpRule LrpRule::deconvnet() { return LrpRule(Kind::kDeconvnet, 0.0, 0.0); }
+
 LrpRule LrpRule::without_bias() const {
   LrpRule copy = *this;
   copy.ignore_bias_ = true;
@@ -96,7 +100,7 @@ LrpRule LrpRule::without_bias() const {
 }
 
 bool LrpRule::needs_weights() const {
-  return kind_ != Kind::kNorm && kind_ != Kind::kPass && kind_ != Kind::kGradient;
+  return kind_ != Kind::kNorm && kind_ != Kind::kPass && kind_ != Kind::kGradient && !is_relu_rule();
 }
 
 std::string LrpRule::describe() const {
@@ -116,6 +120,8 @@ std::string LrpRule::describe() const {
     case Kind::kNorm: text = "norm"; break;
     case Kind::kPass: text = "pass"; break;
     case Kind::kGradient: text = "gradient"; break;
+    case Kind::kGuidedBackprop: text = "guided_backprop"; break;
+    case Kind::kDeconvnet: text = "deconvnet"; break;
   }
   return ignore_bias_ ? text + " without bias" : text;
 }

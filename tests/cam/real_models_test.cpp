@@ -14,7 +14,12 @@
 
 #include "nn_interpretability/cam/grad_cam.h"
 #include "nn_interpretability/cam/grad_cam_plus_plus.h"
+#include "nn_interpretability/gradient/deconvolution.h"
+#include "nn_interpretability/gradient/gradient_shap.h"
 #include "nn_interpretability/gradient/guided_backprop.h"
+#include "nn_interpretability/gradient/input_x_gradient.h"
+#include "nn_interpretability/relevance/deep_lift.h"
+#include "nn_interpretability/relevance/lrp.h"
 #include "nn_interpretability/gradient/integrated_gradients.h"
 #include "nn_interpretability/model/layer.h"
 #include "nn_interpretability/cam/layer_cam.h"
@@ -258,4 +263,56 @@ TEST_CASE("Several layers in one forward pass, and a layer's output replaced", "
       resnet, input, {nni::LayerRequest("layer4.0.relu").replace_with(torch::zeros({1}, torch::kDouble)),
                       nni::LayerRequest("layer4").call(nni::LayerCall::all())});
   CHECK(replaced.layers[1].value().abs().max().item<double>() == 0.0);  // layer4 = its one block's output
+}
+
+TEST_CASE("The relevance family and GradientSHAP on torchvision architectures, scripted and traced",
+          "[real_models][relevance]") {
+  for (const std::string& family : families()) {
+    const torch::Tensor input = reference(family + "_input");
+    const torch::Tensor target = reference(family + "_target");
+    torch::Tensor scripted_relevance;
+    for (const std::string variant : {"scripted", "traced"}) {
+      INFO(family << " " << variant);
+      torch::jit::Module module = torch::jit::load(kDir + family + "_" + variant + ".pt");
+      module.eval();
+      const std::string before = jit_state(module);
+      nni::Model model(module);
+      // Guided backprop as a composite of the relevance pass: equal to the Python reference.
+      const torch::Tensor guided =
+          nni::Lrp(model, nni::LrpOptions().composite(nni::Composite::guided_backprop())).attribute(input, target);
+      CHECK(relative_error(guided, reference(family + "__guided_backprop")) <= 1e-4);
+      CHECK(relative_error(nni::Lrp(model, nni::LrpOptions().composite(nni::Composite::deconvnet())).attribute(input, target),
+                           nni::Deconvolution(model).attribute(input, target).to(torch::kDouble)) <= 1e-4);
+
+      // Every node of the ReLU, BatchNorm, pooling and residual networks has a rule; the nodes without
+      // one are named elsewhere (LayerNorm in ConvNeXt, squeeze-and-excitation gates in EfficientNet
+      // and MobileNetV3). Biases and units with no positive input absorb relevance here, so the
+      // delta is not zero (conservation is tested on nets built for it, tests/relevance/).
+      const nni::LrpResult lrp =
+          nni::Lrp(model, nni::LrpOptions().composite(nni::Composite::epsilon_plus())).attribute_with_delta(input, target);
+      CHECK(lrp.attributions.sizes() == input.sizes());
+      CHECK(lrp.attributions.isfinite().all().item<bool>());
+      CHECK(lrp.delta.isfinite().all().item<bool>());
+      const bool relu_network = family == "resnet" || family == "vgg" || family == "densenet";
+      CHECK(lrp.gradient_nodes.empty() == relu_network);
+      const torch::Tensor relevance = nni::Lrp(model).attribute(input, target);
+      if (variant == std::string("scripted")) scripted_relevance = relevance;
+      else CHECK(relative_error(relevance, scripted_relevance.to(torch::kDouble)) <= 1e-4);
+
+      // DeepLIFT sums to f(x) − f(x₀) where every nonlinearity is a ReLU or max pooling.
+      if (relu_network) {
+        const double score_scale = lrp.scores.abs().max().item<double>();
+        const nni::DeepLiftResult deep_lift = nni::DeepLift(model).attribute_with_delta(input, target);
+        CHECK(deep_lift.delta.abs().max().item<double>() <= 1e-4 * score_scale);
+      }
+
+      // GradientSHAP with a zero baseline and α = ½ is 2 · input×gradient at x/2, exactly.
+      const torch::Tensor half = torch::full({input.size(0), 1}, 0.5, torch::kDouble);
+      const torch::Tensor shap =
+          nni::GradientShap(model, nni::GradientShapOptions().samples(1).alphas(half)).attribute(input, target);
+      CHECK(relative_error(shap, 2.0 * nni::InputXGradient(model).attribute(input * 0.5, target).to(torch::kDouble)) <=
+            1e-5);
+      CHECK(jit_state(module) == before);
+    }
+  }
 }

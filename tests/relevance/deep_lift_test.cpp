@@ -84,6 +84,82 @@ TEST_CASE("DeepLIFT's rescale rule equals its closed form on a one-hidden-layer 
   CHECK(result.delta.abs().max().item<double>() < 1e-12);
 }
 
+TEST_CASE("DeepLIFT's reveal-cancel rule: the paper's worked case and its closed form", "[deep_lift]") {
+  // y = relu(a1 − a2) at a = (2, 1) against 0: Δx⁺ = 2, Δx⁻ = −1, Δy⁺ = ½·2 + ½·(1 − 0) = 1.5,
+  // Δy⁻ = ½·(0 − 0) + ½·(1 − 2) = −0.5, so m⁺ = 0.75, m⁻ = 0.5: attributions (1.5, −0.5), where the
+  // rescale rule (m = Δy/Δx = 1) gives (2, −1).
+  torch::nn::Sequential net(torch::nn::Linear(torch::nn::LinearOptions(2, 1).bias(false)), torch::nn::ReLU());
+  net->to(torch::kDouble);
+  {
+    torch::NoGradGuard no_grad;
+    net->ptr(0)->as<torch::nn::Linear>()->weight.copy_(torch::tensor({{1.0, -1.0}}, torch::kDouble));
+  }
+  const torch::Tensor a = torch::tensor({{2.0, 1.0}}, torch::kDouble);
+  const nni::DeepLiftResult revealed =
+      nni::DeepLift(net, nni::DeepLiftOptions().rule(nni::DeepLiftRule::kRevealCancel)).attribute_with_delta(a, 0);
+  CHECK_THAT(revealed.attributions, AllClose(torch::tensor({{1.5, -0.5}}, torch::kDouble), 1e-12, 1e-12));
+  CHECK(revealed.delta.abs().max().item<double>() < 1e-12);
+  const torch::Tensor rescaled = nni::DeepLift(net).attribute(a, 0);
+  CHECK_THAT(rescaled, AllClose(torch::tensor({{2.0, -1.0}}, torch::kDouble), 1e-12, 1e-12));
+
+  // A hidden layer of tanh units: the closed form per unit, written out here.
+  torch::manual_seed(3);
+  torch::nn::Sequential deep(torch::nn::Linear(6, 5), torch::nn::Tanh(), torch::nn::Linear(5, 2));
+  deep->to(torch::kDouble);
+  const torch::Tensor x = torch::randn({3, 6}, torch::kDouble);
+  const torch::Tensor baseline = torch::randn({1, 6}, torch::kDouble);
+  const torch::Tensor w1 = deep->ptr(0)->as<torch::nn::Linear>()->weight.detach();
+  const torch::Tensor b1 = deep->ptr(0)->as<torch::nn::Linear>()->bias.detach();
+  const torch::Tensor w2 = deep->ptr(2)->as<torch::nn::Linear>()->weight.detach();
+  const torch::Tensor da = x - baseline;                                  // [3, 6]
+  const torch::Tensor terms = da.unsqueeze(1) * w1.unsqueeze(0);          // [3, 5, 6]: W_ij Δa_j
+  const torch::Tensor dx_pos = terms.clamp_min(0).sum(2), dx_neg = terms.clamp_max(0).sum(2);
+  const torch::Tensor z0 = baseline.mm(w1.t()) + b1, z = x.mm(w1.t()) + b1;
+  const torch::Tensor dy_pos = 0.5 * ((z0 + dx_pos).tanh() - z0.tanh()) + 0.5 * (z.tanh() - (z0 + dx_neg).tanh());
+  const torch::Tensor dy_neg = 0.5 * ((z0 + dx_neg).tanh() - z0.tanh()) + 0.5 * (z.tanh() - (z0 + dx_pos).tanh());
+  const torch::Tensor m_pos = w2[1] * dy_pos / dx_pos, m_neg = w2[1] * dy_neg / dx_neg;  // [3, 5]
+  const torch::Tensor expected =
+      (terms.clamp_min(0) * m_pos.unsqueeze(2) + terms.clamp_max(0) * m_neg.unsqueeze(2)).sum(1);
+  const nni::DeepLiftResult result =
+      nni::DeepLift(deep, nni::DeepLiftOptions().baseline(baseline).rule(nni::DeepLiftRule::kRevealCancel))
+          .attribute_with_delta(x, 1);
+  CHECK_THAT(result.attributions, AllClose(expected, 1e-10, 1e-12));
+  CHECK(result.delta.abs().max().item<double>() < 1e-10);
+}
+
+TEST_CASE("DeepLIFT's reveal-cancel rule sums to delta through convolutions, pooling and in-place ReLUs",
+          "[deep_lift]") {
+  torch::manual_seed(5);
+  torch::nn::Sequential net(torch::nn::Conv2d(torch::nn::Conv2dOptions(2, 4, 3).padding(1)), torch::nn::ReLU(),
+                            torch::nn::MaxPool2d(2),
+                            torch::nn::Conv2d(torch::nn::Conv2dOptions(4, 4, 3).padding(1)),
+                            torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)), torch::nn::Flatten(),
+                            torch::nn::Linear(36, 3), torch::nn::Tanh());
+  net->to(torch::kDouble);
+  const auto before = nni_test::ModelSnapshot::of(*net);
+  const torch::Tensor x = torch::randn({2, 2, 6, 6}, torch::kDouble);
+  const torch::Tensor target = torch::tensor({2, 0}, torch::kLong);
+  const nni::DeepLiftOptions options = nni::DeepLiftOptions().baseline(0.1).rule(nni::DeepLiftRule::kRevealCancel);
+  const nni::DeepLiftResult revealed = nni::DeepLift(net, options).attribute_with_delta(x, target);
+  CHECK(revealed.delta.abs().max().item<double>() < 1e-10);
+  const torch::Tensor rescaled = nni::DeepLift(net, nni::DeepLiftOptions().baseline(0.1)).attribute(x, target);
+  CHECK((revealed.attributions - rescaled).abs().max().item<double>() > 1e-6);  // a different rule
+  const nni::DeepLiftResult shap =
+      nni::DeepLiftShap(net, nni::DeepLiftShapOptions()
+                                 .baselines(torch::full({1, 2, 6, 6}, 0.1, torch::kDouble))
+                                 .rule(nni::DeepLiftRule::kRevealCancel))
+          .attribute_with_delta(x, target);
+  CHECK_THAT(shap.attributions, AllClose(revealed.attributions, 1e-12, 1e-12));
+  CHECK(before.difference(nni_test::ModelSnapshot::of(*net)) == "");
+
+  // Nonlinearities fed by something other than an affine layer alone (BatchNorm, a residual sum,
+  // a mean) keep the rescale rule: on BlockNet, which has no other kind, the two rules agree.
+  BlockNet block = block_net();
+  const torch::Tensor y = torch::randn({2, 2, 6, 6}, torch::kDouble);
+  CHECK_THAT(nni::DeepLift(block, options).attribute(y, target),
+             AllClose(nni::DeepLift(block, nni::DeepLiftOptions().baseline(0.1)).attribute(y, target), 1e-12, 1e-12));
+}
+
 TEST_CASE("DeepLIFT attributions sum to f(x) - f(baseline) through BatchNorm, residual sums and tanh",
           "[deep_lift]") {
   BlockNet net = block_net();

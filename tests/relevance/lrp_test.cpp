@@ -8,6 +8,8 @@
 #include <string>
 #include <thread>
 
+#include "nn_interpretability/gradient/deconvolution.h"
+#include "nn_interpretability/gradient/guided_backprop.h"
 #include "nn_interpretability/gradient/input_x_gradient.h"
 #include "nn_interpretability/relevance/lrp.h"
 #include "support/all_close.h"
@@ -274,4 +276,33 @@ TEST_CASE("LRP's kept weights follow in-place edits of the model's weights and B
       nni::Lrp(net, nni::LrpOptions().composite(nni::Composite::epsilon_gamma_box(0, 1))).attribute(x, 1);
   CHECK(after.equal(fresh));
   CHECK_FALSE(after.equal(before));
+}
+
+TEST_CASE("Guided backprop and deconvnet as composites of the relevance pass equal GuidedBackprop and Deconvolution",
+          "[lrp][guided]") {
+  ResidualNet net = residual_net(11);
+  torch::manual_seed(12);
+  const torch::Tensor x = torch::randn({3, 3, 8, 8}, torch::kDouble);
+  const torch::Tensor target = torch::tensor({0, 3, 1}, torch::kLong);
+  torch::jit::Module resnet = torch::jit::load(std::string(NNI_SOURCE_DIR) +
+                                               "/tests/fixtures/relevance_reference/resnet_scripted.pt");
+  resnet.to(torch::kDouble);
+  resnet.eval();
+  const nni::Model models[] = {nni::Model(net), nni::Model(resnet)};
+  for (int scripted = 0; scripted < 2; ++scripted) {
+    const nni::Model& model = models[scripted];
+    const torch::Tensor input = scripted ? torch::randn({2, 3, 16, 16}, torch::kDouble) : x;
+    const torch::Tensor labels = target.narrow(0, 0, input.size(0));
+    const nni::LrpResult guided =
+        nni::Lrp(model, nni::LrpOptions().composite(nni::Composite::guided_backprop())).attribute_with_delta(input, labels);
+    CHECK_THAT(guided.attributions, AllClose(nni::GuidedBackprop(model).attribute(input, labels), 1e-10, 1e-12));
+    CHECK_FALSE(guided.delta.defined());
+    const torch::Tensor deconvnet =
+        nni::Lrp(model, nni::LrpOptions().composite(nni::Composite::named("deconvnet"))).attribute(input, labels);
+    CHECK_THAT(deconvnet, AllClose(nni::Deconvolution(model).attribute(input, labels), 1e-10, 1e-12));
+    // The two rules differ from each other and from the plain gradient.
+    CHECK((guided.attributions - deconvnet).abs().max().item<double>() > 1e-6);
+  }
+  CHECK_THROWS_WITH(nni::Composite().rule(nni::LayerKind::kConvolution, nni::LrpRule::guided_backprop()),
+                    Contains("guided_backprop") && Contains("activations"));
 }

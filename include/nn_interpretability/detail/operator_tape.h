@@ -27,6 +27,7 @@ namespace detail {
 /// One operator call: its name, its arguments as the operator received them, its outputs.
 struct TapedOperator {
   std::string name;                  ///< "aten::convolution"
+  std::string overload;              ///< the schema's overload name ("Tensor", "" for none)
   std::vector<c10::IValue> inputs;   ///< an in-place operator's first argument is a copy taken before it ran
   std::vector<c10::IValue> outputs;  ///< as returned; a later in-place change is undone by output()
   std::vector<torch::Tensor> outputs_before_change;  ///< per output: a copy taken before an in-place op changed it
@@ -39,6 +40,9 @@ struct TapedOperator {
   bool flag(size_t index, bool fallback) const;
   /// The value output `index` had when the operator returned, even if an in-place operator changed it later.
   torch::Tensor output(size_t index = 0) const;
+  /// Runs the operator again with `first` in place of argument 0 and the other arguments as recorded;
+  /// returns output 0 (for elementwise functions: f at other points). Throws if the schema is unknown.
+  torch::Tensor call_with_first_input(const torch::Tensor& first) const;
 };
 
 /// The operators of one forward pass.

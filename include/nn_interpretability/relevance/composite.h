@@ -47,6 +47,9 @@ class Composite {
   Composite& merge_batch_norm(bool merge);
   /// Every rule without the bias terms (LrpRule::without_bias), for exact conservation.
   Composite& ignore_bias(bool ignore);
+  /// The pass starts from ∂score/∂output instead of the relevance output ⊙ ∂score/∂output, and its
+  /// result is a (modified) gradient with no conservation delta: for gradient composites.
+  Composite& start_from_gradient(bool gradient);
 
   /// EpsilonPlus: convolutions z_plus, linear layers epsilon(ε).
   static Composite epsilon_plus(double epsilon = 1e-6, double stabilizer = 1e-6);
@@ -58,17 +61,25 @@ class Composite {
                                      double stabilizer = 1e-6);
   /// EpsilonAlpha2Beta1: convolutions alpha_beta(2, 1), linear layers epsilon(ε).
   static Composite epsilon_alpha2_beta1(double epsilon = 1e-6, double stabilizer = 1e-6);
+  /// Guided backpropagation as a composite (Zennit's GuidedBackprop): the gradient everywhere, ReLUs
+  /// under LrpRule::guided_backprop. Equals GuidedBackprop's result.
+  static Composite guided_backprop();
+  /// Deconvnet as a composite (Zennit's Deconvnet): ReLUs under LrpRule::deconvnet. Equals
+  /// Deconvolution's result.
+  static Composite deconvnet();
   /// Every convolution and linear layer gets `rule` (on top of the base map, whose norm rules take
   /// the rule's stabilizer).
   static Composite uniform(LrpRule rule);
   /// By name, as the command-line tool spells them: "epsilon_plus", "epsilon_plus_flat",
-  /// "epsilon_gamma_box", "epsilon_alpha2_beta1"; `low`/`high` are used by epsilon_gamma_box.
+  /// "epsilon_gamma_box", "epsilon_alpha2_beta1", "guided_backprop", "deconvnet"; `low`/`high` are
+  /// used by epsilon_gamma_box.
   static Composite named(const std::string& name, double low = -3.0, double high = 3.0, double epsilon = 1e-6);
   static std::vector<std::string> names();
 
   /// The rule of a layer of `kind`, first from the input or not, whose weights belong to module `name`.
   LrpRule rule_for(LayerKind kind, bool first_layer, const std::string& name) const;
   bool merges_batch_norm() const { return merge_batch_norm_; }
+  bool starts_from_gradient() const { return start_from_gradient_; }
   /// The rules set by layer name.
   const std::vector<std::pair<std::string, LrpRule>>& layer_rules() const { return name_rules_; }
   /// e.g. "epsilon_plus_flat"; "custom" once changed.
@@ -80,6 +91,7 @@ class Composite {
   std::vector<std::pair<std::string, LrpRule>> name_rules_;
   bool merge_batch_norm_ = true;
   bool ignore_bias_ = false;
+  bool start_from_gradient_ = false;
   std::string label_ = "base";
 };
 

@@ -38,7 +38,8 @@ struct LrpLayer {
 struct LrpResult {
   torch::Tensor attributions;  ///< relevance, shaped like the input
   /// Per example: Σ relevance − the target's score. Zero for conserving rules without bias terms;
-  /// biases, ε and the flat/box first layers absorb or add relevance.
+  /// biases, ε and the flat/box first layers absorb or add relevance. Undefined for a composite
+  /// that starts from the gradient (guided backprop, deconvnet): its result is not a relevance.
   torch::Tensor delta;
   torch::Tensor scores;        ///< the target's score per example: the relevance put at the output
   std::vector<LrpLayer> layers;  ///< in backward order, one entry per convolution/linear/BatchNorm/pool/sum

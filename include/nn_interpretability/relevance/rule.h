@@ -15,6 +15,10 @@
 //                     (average pooling, sums of branches)
 //   pass              R_x = R (activations, BatchNorm after merging)
 //   gradient          the layer's ordinary backward (not a relevance rule; for comparisons)
+//   guided_backprop   at a ReLU: max(g, 0) where its input was positive (Springenberg et al. 2015)
+//   deconvnet         at a ReLU: max(g, 0) wherever its input was (Zeiler & Fergus 2014)
+// The last two modify a gradient, not relevance: Composite::guided_backprop() and ::deconvnet()
+// use them with the gradient everywhere else.
 
 #include <string>
 
@@ -27,7 +31,7 @@ namespace nn_interpretability {
 ///   auto rule = nn_interpretability::LrpRule::gamma(0.25);
 class LrpRule {
  public:
-  enum class Kind { kEpsilon, kZPlus, kAlphaBeta, kGamma, kZBox, kFlat, kWSquare, kNorm, kPass, kGradient };
+  enum class Kind { kEpsilon, kZPlus, kAlphaBeta, kGamma, kZBox, kFlat, kWSquare, kNorm, kPass, kGradient, kGuidedBackprop, kDeconvnet };
 
   /// ε: e added to the denominator with its sign (e = 0 is LRP-0).
   static LrpRule epsilon(double epsilon = 1e-6);
@@ -46,6 +50,12 @@ class LrpRule {
   static LrpRule norm(double stabilizer = 1e-6);
   static LrpRule pass();
   static LrpRule gradient();
+  /// For activations only: ReLUs pass the positive part of what they receive, where their input
+  /// was positive (guided) or wherever (deconvnet); other activations keep their gradient.
+  static LrpRule guided_backprop();
+  static LrpRule deconvnet();
+  /// Whether the rule is one of the two ReLU rules above (for activations only).
+  bool is_relu_rule() const { return kind_ == Kind::kGuidedBackprop || kind_ == Kind::kDeconvnet; }
 
   /// The rule with the layer's bias left out of every term (Zennit's zero_params=["bias"]): the
   /// relevance is then conserved through the layer instead of partly absorbed by the bias.
@@ -58,7 +68,7 @@ class LrpRule {
   bool ignores_bias() const { return ignore_bias_; }
   const torch::Tensor& low() const { return low_; }
   const torch::Tensor& high() const { return high_; }
-  /// Whether the rule needs a layer with weights (all but norm, pass and gradient).
+  /// Whether the rule needs a layer with weights (all but norm, pass, gradient and the ReLU rules).
   bool needs_weights() const;
   /// "epsilon(0.25)", "z_plus", "z_box(-3, 3)", ...
   std::string describe() const;
