@@ -60,17 +60,20 @@ std::vector<torch::Tensor> max_pool(Node& node, const TapedOperator* op, std::ve
     return BackwardGraph::gradient(node, std::move(received));
   const int64_t half = rows / 2;
   const torch::Tensor multiplier = received[0];
-  std::vector<torch::Tensor> ordinary = BackwardGraph::gradient(node, std::vector<torch::Tensor>(received));
+  const torch::Tensor dx = half_difference(x);
+  const torch::Tensor unchanged = dx.abs() < epsilon;
+  // The ordinary gradient only where the input did not change (often nowhere): a pooling backward saved.
+  const torch::Tensor ordinary =
+      unchanged.any().item<bool>() ? BackwardGraph::gradient(node, std::vector<torch::Tensor>(received))[0] : at::zeros_like(x);
   const torch::Tensor y_input = y.narrow(0, 0, half), y_baseline = y.narrow(0, half, half);
   const torch::Tensor larger = at::max(y_input, y_baseline);
   const torch::Tensor output_delta = at::cat({larger - y_baseline, y_input - larger}, 0);
   std::vector<torch::Tensor> weighted(received.size());
   weighted[0] = multiplier * output_delta;
-  const torch::Tensor sent_back = BackwardGraph::gradient(node, std::move(weighted))[0];
-  const torch::Tensor summed = sent_back.narrow(0, 0, half) + sent_back.narrow(0, half, half);
-  const torch::Tensor dx = half_difference(x);
-  ordinary[0] = at::where(dx.abs() < epsilon, ordinary[0], at::cat({summed, summed}, 0) / dx);
-  return ordinary;
+  std::vector<torch::Tensor> sent = BackwardGraph::gradient(node, std::move(weighted));
+  const torch::Tensor summed = sent[0].narrow(0, 0, half) + sent[0].narrow(0, half, half);
+  sent[0] = at::where(unchanged, ordinary, at::cat({summed, summed}, 0) / dx);
+  return sent;
 }
 
 // What RevealCancel sends an affine layer: the upstream multipliers times m⁺ and times m⁻.

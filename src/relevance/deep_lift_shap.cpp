@@ -52,6 +52,14 @@ DeepLiftResult DeepLiftShap::attribute_with_delta(const torch::Tensor& input, co
     // The target once, on the clean input, then one per row of each chunk.
     // One no-grad pass of the batch resolves and checks the target (lengths, ranges) before the
     // rows are multiplied.
+    const int64_t row_bytes = 2 * input[0].numel() * static_cast<int64_t>(input.element_size());
+    const int64_t examples_per_call =
+        copies_per_call(options_.rows_per_call(), batch, choices, row_bytes, options_.memory_budget());
+    if (choices == 1 && examples_per_call >= batch) {
+      // One baseline in one pass: DeepLIFT itself, which resolves the target on the input's rows.
+      return detail::deep_lift(model_, input, baselines.expand_as(input).contiguous(), target, options_.rule(),
+                               options_.epsilon());
+    }
     Target resolved = target;
     {
       torch::NoGradGuard no_grad;
@@ -59,9 +67,6 @@ DeepLiftResult DeepLiftShap::attribute_with_delta(const torch::Tensor& input, co
       resolved = target.resolved(output);
       (void)resolved.scores(output);
     }
-    const int64_t row_bytes = 2 * input[0].numel() * static_cast<int64_t>(input.element_size());
-    const int64_t examples_per_call =
-        copies_per_call(options_.rows_per_call(), batch, choices, row_bytes, options_.memory_budget());
     std::vector<torch::Tensor> attributions, deltas;
     for (int64_t start = 0; start < batch; start += examples_per_call) {
       const int64_t count = std::min(examples_per_call, batch - start);
