@@ -20,11 +20,6 @@ namespace {
 
 using torch::autograd::variable_list;
 
-bool is_relu_backward(const torch::autograd::Node& node) {
-  // A type test, not node.name(): that builds a string for every node of the graph.
-  return dynamic_cast<const torch::autograd::generated::ReluBackward0*>(&node) != nullptr;
-}
-
 class ReluGradientHook final : public torch::autograd::FunctionPostHook {
  public:
   explicit ReluGradientHook(ReluGradientRule rule) : rule_(rule) {}
@@ -47,6 +42,11 @@ class ReluGradientHook final : public torch::autograd::FunctionPostHook {
 };
 
 }  // namespace
+
+bool is_relu_backward(const torch::autograd::Node& node) {
+  // A type test, not node.name(): that builds a string for every node of the graph.
+  return dynamic_cast<const torch::autograd::generated::ReluBackward0*>(&node) != nullptr;
+}
 
 int apply_relu_rule(const torch::Tensor& output, ReluGradientRule rule) {
   if (rule == ReluGradientRule::kStandard || !output.grad_fn()) return 0;

@@ -63,8 +63,9 @@ std::vector<torch::Tensor> max_pool(Node& node, const TapedOperator* op, std::ve
   const torch::Tensor dx = half_difference(x);
   const torch::Tensor unchanged = dx.abs() < epsilon;
   // The ordinary gradient only where the input did not change (often nowhere): a pooling backward saved.
+  const bool any_unchanged = unchanged.any().item<bool>();
   const torch::Tensor ordinary =
-      unchanged.any().item<bool>() ? BackwardGraph::gradient(node, std::vector<torch::Tensor>(received))[0] : at::zeros_like(x);
+      any_unchanged ? BackwardGraph::gradient(node, std::vector<torch::Tensor>(received))[0] : torch::Tensor();
   const torch::Tensor y_input = y.narrow(0, 0, half), y_baseline = y.narrow(0, half, half);
   const torch::Tensor larger = at::max(y_input, y_baseline);
   const torch::Tensor output_delta = at::cat({larger - y_baseline, y_input - larger}, 0);
@@ -72,7 +73,8 @@ std::vector<torch::Tensor> max_pool(Node& node, const TapedOperator* op, std::ve
   weighted[0] = multiplier * output_delta;
   std::vector<torch::Tensor> sent = BackwardGraph::gradient(node, std::move(weighted));
   const torch::Tensor summed = sent[0].narrow(0, 0, half) + sent[0].narrow(0, half, half);
-  sent[0] = at::where(unchanged, ordinary, at::cat({summed, summed}, 0) / dx);
+  const torch::Tensor ratio = at::cat({summed, summed}, 0) / dx;
+  sent[0] = any_unchanged ? at::where(unchanged, ordinary, ratio) : ratio;
   return sent;
 }
 

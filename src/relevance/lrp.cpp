@@ -13,6 +13,7 @@
 #include <torch/csrc/autograd/grad_mode.h>
 
 #include "nn_interpretability/detail/backward_graph.h"
+#include "nn_interpretability/detail/input_gradient.h"
 #include "nn_interpretability/detail/operator_tape.h"
 #include "nn_interpretability/detail/relevance_layers.h"
 #include "nn_interpretability/detail/result_checks.h"
@@ -40,11 +41,6 @@ bool is_routing(const std::string& name) {
   for (const char* prefix : kPrefixes)
     if (bare.compare(0, std::strlen(prefix), prefix) == 0) return true;
   return false;
-}
-
-bool is_relu(const Node& node) {
-  const std::string name = node.name();
-  return name == "ReluBackward0" || name == "ReluBackward1" || name == "torch::autograd::generated::ReluBackward0";
 }
 
 std::vector<torch::Tensor> only(Node& node, size_t slot, torch::Tensor value) {
@@ -172,7 +168,7 @@ LrpResult Lrp::propagate(const torch::Tensor& input, const Target& target) {
       case NodeKind::kActivation:
       case NodeKind::kScale: {
         const LrpRule rule = composite.rule_for(LayerKind::kActivation, false, "");
-        if (rule.is_relu_rule() && is_relu(node)) {
+        if (rule.is_relu_rule() && detail::is_relu_backward(node)) {
           // Guided: the ReLU's own backward of the positive part; deconvnet: the positive part as is.
           if (rule.kind() == LrpRule::Kind::kDeconvnet) return only(node, 0, relevance[0].clamp_min(0));
           return detail::BackwardGraph::gradient(node, {relevance[0].clamp_min(0)});

@@ -6,6 +6,12 @@
 #include "nn_interpretability/model/model.h"
 #include "nn_interpretability/core/target.h"
 
+namespace torch {
+namespace autograd {
+struct Node;
+}  // namespace autograd
+}  // namespace torch
+
 namespace nn_interpretability {
 namespace detail {
 
@@ -15,6 +21,9 @@ enum class ReluGradientRule {
   kGuided,         ///< guided backprop: max(grad_out, 0) * (x > 0)
   kDeconvolution,  ///< deconvnet: max(grad_out, 0), whatever the forward input was
 };
+
+/// Whether an autograd node is a ReLU's backward (any ReLU: module, functional, in place, TorchScript).
+bool is_relu_backward(const torch::autograd::Node& node);
 
 /// Rewires the backward of every ReLU reachable from `output`'s autograd graph. The hooks live on
 /// nodes of this call's graph only, so they vanish with it: the model itself is never touched.
